@@ -1,0 +1,61 @@
+"""The web tier: a Starlette app with the webhook intake and health routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis import Redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from service.health import healthz, readyz
+from service.redis_client import connect
+from service.responses import error_response
+from service.settings import Settings, load_settings
+from service.webhooks import hume_webhook
+
+log = logging.getLogger("evi_toolhost.app")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, "http_error", str(exc.detail))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "the service failed to handle this request")
+
+
+def create_app(settings: Settings, redis: Redis | None = None) -> Starlette:
+    owns_redis = redis is None
+    client = redis if redis is not None else connect(settings.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_redis:
+            client.close()
+
+    app = Starlette(
+        routes=[
+            Route("/hume-webhook", hume_webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.redis = client
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` and `evi-toolhost web`."""
+    return create_app(load_settings())

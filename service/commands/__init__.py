@@ -1,0 +1,1 @@
+"""Subcommands of `evi-toolhost` that belong to the web tier."""

@@ -1,0 +1,24 @@
+"""`/healthz` (the process answers) and `/readyz` (Redis answers too)."""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.responses import error_response
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    redis: Redis = request.app.state.redis
+    try:
+        await run_in_threadpool(redis.ping)
+    except RedisError as exc:
+        return error_response(503, "redis_unavailable", f"Redis does not answer ({type(exc).__name__})")
+    return JSONResponse({"status": "ready"})

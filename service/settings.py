@@ -1,0 +1,89 @@
+"""Configuration, read once from the environment and validated at start-up.
+
+Secrets are `SecretStr`, so printing the settings or an error about them never shows the value.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_BASE_URL = "https://api.hume.ai"
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    hume_api_key: SecretStr
+    hume_webhook_signing_key: SecretStr | None = None
+    hume_webhook_accept_api_key: bool = True
+    hume_api_base_url: str = DEFAULT_API_BASE_URL
+    hume_ws_base_url: str | None = None
+    redis_url: str = "redis://localhost:6379/0"
+    tool_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    webhook_tolerance_seconds: int = Field(default=180, gt=0)
+    claim_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    retry_after_seconds: int = Field(default=5, gt=0)
+
+    tool_timeout_seconds: float = Field(default=10.0, gt=0)
+    worker_pool_size: int = Field(default=4, gt=0)
+    record_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    transcripts_enabled: bool = True
+
+    relay_enabled: bool = True
+    relay_confirm_timeout_ms: int = Field(default=200, gt=0)
+
+    @field_validator("tool_modules", mode="before")
+    @classmethod
+    def _tool_modules_from_commas(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("hume_api_base_url", "hume_ws_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @cached_property
+    def webhook_keys(self) -> tuple[str, ...]:
+        """Every key a webhook signature may be made with: signing keys first, then the API key."""
+        keys: list[str] = []
+        if self.hume_webhook_signing_key is not None:
+            keys.extend(self.hume_webhook_signing_key.get_secret_value().split(","))
+        if self.hume_webhook_accept_api_key:
+            keys.append(self.hume_api_key.get_secret_value())
+        return tuple(key.strip() for key in keys if key.strip())
+
+    @property
+    def ws_base_url(self) -> str:
+        if self.hume_ws_base_url:
+            return self.hume_ws_base_url
+        base = self.hume_api_base_url
+        if base.startswith("https://"):
+            return "wss://" + base.removeprefix("https://")
+        if base.startswith("http://"):
+            return "ws://" + base.removeprefix("http://")
+        return base
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit with one line per missing or invalid variable."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            problem = "is missing" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+            print(f"evi-toolhost: environment variable {name} {problem}", file=sys.stderr)
+        raise SystemExit(2) from None

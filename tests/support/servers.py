@@ -1,0 +1,101 @@
+"""Real servers for integration tests: uvicorn in a thread, and service processes as subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+import uvicorn
+
+from service.embedded_redis import free_port
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {condition}")
+        time.sleep(interval)
+
+
+def wait_for_http(url: str, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    def answers() -> bool:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            return httpx.get(url, timeout=0.5).status_code < 500
+        except httpx.TransportError:
+            return False
+
+    wait_for(answers, timeout=timeout, interval=0.05)
+
+
+class UvicornThread:
+    """Serve an ASGI app on 127.0.0.1 over a real socket, in a background thread."""
+
+    def __init__(self, app: Any, port: int | None = None, **config: Any) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", **config)
+        self.server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> UvicornThread:
+        self._thread.start()
+        wait_for(lambda: self.server.started, timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+class ServiceProcess:
+    """An `evi-toolhost` subprocess (web, worker, relay, ...) with its output kept for failures."""
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], ready_url: str | None = None) -> None:
+        self.args = [sys.executable, "-m", "service.cli", *args]
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.ready_url = ready_url
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServiceProcess:
+        self.process = subprocess.Popen(
+            self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        if self.ready_url:
+            wait_for_http(self.ready_url, process=self.process)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> str:
+        """Stop the process (and its children) and return everything it printed."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        assert self.process.stdout is not None
+        return self.process.stdout.read().decode(errors="replace")
+
+    def __enter__(self) -> ServiceProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        output = self.stop()
+        if exc[0] is not None:
+            sys.stderr.write(f"--- output of {' '.join(self.args[2:])} ---\n{output}\n")
