@@ -70,7 +70,7 @@ def dispatch(redis: Redis, event: WebhookEvent, claim_ttl_seconds: int) -> Dispa
     queue = queue_for(event, redis)
     with redis.pipeline() as pipe:
         try:
-            pipe.watch(key)
+            pipe.watch(key)  # type: ignore[no-untyped-call]
             if pipe.exists(key):
                 return Dispatched("duplicate", ident)
             pipe.multi()

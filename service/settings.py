@@ -80,7 +80,7 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Settings from the environment, or exit with one line per missing or invalid variable."""
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as exc:
         for error in exc.errors():
             name = "_".join(str(part) for part in error["loc"]).upper()

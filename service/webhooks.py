@@ -39,11 +39,20 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def describe_validation_error(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(part) for part in error["loc"]) or "(body)", "problem": error["msg"]}
-        for error in exc.errors(include_url=False, include_input=False)
-    ]
+def describe_validation_error(exc: ValidationError, event_name: str) -> list[dict[str, str]]:
+    """Each failing field as a dotted path inside the event (the union's tag left out)."""
+    fields = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = list(error["loc"])
+        if loc and loc[0] == event_name:
+            loc = loc[1:]
+        fields.append({"field": ".".join(str(part) for part in loc) or "(body)", "problem": error["msg"]})
+    return fields
+
+
+def invalid_payload(fields: list[dict[str, str]]) -> Response:
+    names = ", ".join(f"{f['field']} ({f['problem']})" for f in fields)
+    return error_response(422, "invalid_payload", f"the event does not match the schema: {names}", fields=fields)
 
 
 async def hume_webhook(request: Request) -> Response:
@@ -67,15 +76,15 @@ async def hume_webhook(request: Request) -> Response:
     if not isinstance(payload, dict):
         return error_response(422, "invalid_payload", "the body must be a JSON object")
     event_name = payload.get("event_name")
-    if event_name is not None and event_name not in KNOWN_EVENT_NAMES:
+    if event_name is None:
+        return invalid_payload([{"field": "event_name", "problem": "Field required"}])
+    if event_name not in KNOWN_EVENT_NAMES:
         log.info("webhook ignored: unknown event_name %r", event_name)
         return JSONResponse({"status": "ignored"}, status_code=202)
     try:
         event = webhook_event_adapter.validate_python(payload)
     except ValidationError as exc:
-        fields = describe_validation_error(exc)
-        names = ", ".join(f"{f['field']} ({f['problem']})" for f in fields)
-        return error_response(422, "invalid_payload", f"the event does not match the schema: {names}", fields=fields)
+        return invalid_payload(describe_validation_error(exc, str(event_name)))
     try:
         outcome = await run_in_threadpool(dispatch, redis, event, settings.claim_ttl_seconds)
     except RedisError as exc:

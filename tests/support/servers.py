@@ -65,10 +65,13 @@ class UvicornThread:
 class ServiceProcess:
     """An `evi-toolhost` subprocess (web, worker, relay, ...) with its output kept for failures."""
 
-    def __init__(self, args: Sequence[str], env: Mapping[str, str], ready_url: str | None = None) -> None:
+    def __init__(
+        self, args: Sequence[str], env: Mapping[str, str], ready_url: str | None = None, url: str = ""
+    ) -> None:
         self.args = [sys.executable, "-m", "service.cli", *args]
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.ready_url = ready_url
+        self.url = url
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
@@ -99,3 +102,10 @@ class ServiceProcess:
         output = self.stop()
         if exc[0] is not None:
             sys.stderr.write(f"--- output of {' '.join(self.args[2:])} ---\n{output}\n")
+
+
+def web_process(env: Mapping[str, str]) -> ServiceProcess:
+    """`evi-toolhost web` on a free port; `.url` is its base URL once started."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return ServiceProcess(["web", "--host", "127.0.0.1", "--port", str(port)], env, f"{url}/healthz", url)

@@ -1,0 +1,91 @@
+"""The webhook intake as deployed: `evi-toolhost web` under uvicorn, over a socket, on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from service.dispatch import TOOLS_QUEUE
+from service.embedded_redis import EmbeddedRedis
+from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
+from tests.support.servers import ServiceProcess, web_process
+from tests.support.webhooks import signed, tool_call_payload
+
+pytestmark = pytest.mark.integration
+
+
+def web_env(redis_url: str) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "HUME_API_KEY": TEST_API_KEY,
+        "HUME_WEBHOOK_SIGNING_KEY": TEST_SIGNING_KEY,
+        "RETRY_AFTER_SECONDS": "3",
+    }
+
+
+def start_web(redis_url: str) -> ServiceProcess:
+    return web_process(web_env(redis_url))
+
+
+@pytest.fixture
+def web(redis_url: str) -> Iterator[str]:
+    with start_web(redis_url) as process:
+        yield process.url
+
+
+def tool_jobs(redis: Redis) -> list[str]:
+    return Queue(TOOLS_QUEUE, connection=redis, serializer=JSONSerializer).job_ids
+
+
+def test_a_signed_tool_call_becomes_one_rq_job_carrying_the_event(web: str, real_redis: Redis) -> None:
+    payload = tool_call_payload(tool_call_id="toolu_real_1")
+    body, headers = signed(payload, TEST_SIGNING_KEY)
+    response = httpx.post(f"{web}/hume-webhook", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    job = Queue(TOOLS_QUEUE, connection=real_redis, serializer=JSONSerializer).fetch_job(response.json()["job_id"])
+    assert job is not None
+    assert job.args == [payload]
+    again = httpx.post(f"{web}/hume-webhook", content=body, headers=headers)
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+
+
+def test_fifty_concurrent_copies_make_exactly_one_job(web: str, real_redis: Redis) -> None:
+    body, headers = signed(tool_call_payload(tool_call_id="toolu_storm"), TEST_SIGNING_KEY)
+
+    async def storm() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+            return await asyncio.gather(
+                *(client.post(f"{web}/hume-webhook", content=body, headers=headers) for _ in range(50))
+            )
+
+    responses = asyncio.run(storm())
+    statuses = sorted(r.json()["status"] for r in responses)
+    assert statuses == ["duplicate"] * 49 + ["queued"]
+    assert tool_jobs(real_redis) == ["tool_call-toolu_storm"]
+
+
+def test_redis_down_gives_503_and_the_redelivery_is_queued_once_it_is_back() -> None:
+    body, headers = signed(tool_call_payload(tool_call_id="toolu_outage"), TEST_SIGNING_KEY)
+    first = EmbeddedRedis().start()
+    try:
+        with start_web(first.url) as process:
+            url = process.url
+            first.stop()
+            down = httpx.post(f"{url}/hume-webhook", content=body, headers=headers, timeout=10)
+            assert down.status_code == 503
+            assert down.headers["Retry-After"] == "3"
+            assert httpx.get(f"{url}/readyz").status_code == 503
+
+            with EmbeddedRedis(port=first.port) as revived:
+                back = httpx.post(f"{url}/hume-webhook", content=body, headers=headers, timeout=10)
+                assert (back.status_code, back.json()["status"]) == (202, "queued")
+                assert tool_jobs(Redis.from_url(revived.url)) == ["tool_call-toolu_outage"]
+    finally:
+        first.stop()
