@@ -1,0 +1,1 @@
+"""Example tool modules to copy. Load one with `TOOL_MODULES=examples.weather`."""

@@ -1,0 +1,192 @@
+"""The control plane: publish a message (`tool_response`, `assistant_input`, ...) into a live chat.
+
+`ControlPlane` is the whole interface; `HttpControlPlane` is `POST /v0/evi/chat/{chat_id}/send` over one
+long-lived `httpx.AsyncClient` (keep-alive, so no new TLS handshake per answer), and
+`RecordingControlPlane` is the test double. A socket implementation (through the relay) comes later.
+
+Retry policy of the HTTP implementation: 408, 429, 5xx and network errors are retried with exponential
+backoff and full jitter while the caller's deadline allows; any other 4xx means the chat is gone or the
+message is wrong, is not retried, and raises `Undeliverable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import quote
+
+import httpx
+
+from service.evi.messages import PublishMessage, dump_message
+
+log = logging.getLogger("evi_toolhost.control_plane")
+
+API_KEY_HEADER = "X-Hume-Api-Key"
+RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60.0)
+_BODY_EXCERPT = 300
+
+
+class Undeliverable(Exception):
+    """The control plane did not take the message: a non-retryable answer, or retries ran out.
+
+    `status` is the last HTTP status, or None when the last attempt failed on the network.
+    """
+
+    def __init__(self, status: int | None, body: str, *, gave_up: bool = False) -> None:
+        self.status = status
+        self.body = body[:_BODY_EXCERPT]
+        self.gave_up = gave_up
+        what = f"HTTP {status}" if status is not None else "network error"
+        reason = "retries exhausted" if gave_up else "not retryable"
+        super().__init__(f"control plane did not accept the message: {what} ({reason})")
+
+
+class ControlPlane(Protocol):
+    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> None:
+        """Publish `message` to the chat; retry until `deadline` (epoch seconds) at most."""
+        ...
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes milliseconds: once per process (and forked workers inherit it)."""
+    return httpx.create_ssl_context()
+
+
+def make_http_client() -> httpx.AsyncClient:
+    """The client a process keeps for its whole life: HTTP/1.1 keep-alive, bounded pool, short timeouts."""
+    return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS, verify=shared_ssl_context())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(max_delay, base_delay * 2**n))."""
+
+    base_delay: float = 0.05
+    max_delay: float = 1.0
+    max_attempts: int = 8
+    min_attempt_time: float = 0.05
+    """Don't start an attempt with less time than this left before the deadline."""
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+class HttpControlPlane:
+    """`POST {base_url}/v0/evi/chat/{chat_id}/send` with the API key header.
+
+    Pass a shared `client` to reuse its connections; otherwise one is created and `aclose()` closes it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        client: httpx.AsyncClient | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._owns_client = client is None
+        self.client = client if client is not None else make_http_client()
+        self.retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return f"HttpControlPlane(base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> None:
+        url = f"{self.base_url}/v0/evi/chat/{quote(chat_id, safe='')}/send"
+        body = dump_message(message)
+        headers = {API_KEY_HEADER: self._api_key}
+        attempt = 0
+        while True:
+            timeout = self._attempt_timeout(deadline)
+            status: int | None
+            try:
+                response = await self.client.post(url, json=body, headers=headers, timeout=timeout)
+            except httpx.TransportError as exc:
+                status, text, retry_after = None, f"{type(exc).__name__}", None
+            else:
+                status, text = response.status_code, response.text
+                if status < 300:
+                    return
+                if status not in RETRYABLE_STATUSES:
+                    log.warning("control plane refused %s for chat %s: HTTP %s", message.type, chat_id, status)
+                    raise Undeliverable(status, text)
+                retry_after = _retry_after_seconds(response)
+            attempt += 1
+            wait = max(self.retry.delay(attempt - 1, self._rng), retry_after or 0.0)
+            if not self._may_retry(attempt, wait, deadline):
+                log.warning(
+                    "control plane send of %s for chat %s failed after %d attempts: %s",
+                    message.type,
+                    chat_id,
+                    attempt,
+                    status if status is not None else text,
+                )
+                raise Undeliverable(status, text, gave_up=True)
+            log.info(
+                "control plane send of %s for chat %s: %s, retry %d in %.0f ms",
+                message.type,
+                chat_id,
+                status if status is not None else text,
+                attempt,
+                wait * 1000,
+            )
+            await asyncio.sleep(wait)
+
+    def _attempt_timeout(self, deadline: float | None) -> httpx.Timeout:
+        if deadline is None:
+            return DEFAULT_TIMEOUT
+        left = max(deadline - time.time(), self.retry.min_attempt_time)
+        return httpx.Timeout(min(5.0, left), connect=min(2.0, left))
+
+    def _may_retry(self, attempts_made: int, wait: float, deadline: float | None) -> bool:
+        if attempts_made >= self.retry.max_attempts:
+            return False
+        if deadline is None:
+            return True
+        return time.time() + wait + self.retry.min_attempt_time <= deadline
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    chat_id: str
+    message: PublishMessage
+    sent_at: float = field(default_factory=time.time)
+
+
+class RecordingControlPlane:
+    """A control plane that only records what it is asked to send (for tests)."""
+
+    def __init__(self) -> None:
+        self.sent: list[SentMessage] = []
+
+    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> None:
+        self.sent.append(SentMessage(chat_id, message))
+
+    def messages(self, chat_id: str | None = None) -> list[PublishMessage]:
+        return [item.message for item in self.sent if chat_id is None or item.chat_id == chat_id]

@@ -1,0 +1,63 @@
+"""Tools and hooks the worker integration tests load through `TOOL_MODULES`.
+
+They leave traces in the test Redis (`test:*` keys) so a test can see how often and where they ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+from redis import Redis
+
+from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
+from workers import ChatContext, TranscriptLine, on_chat_ended, on_chat_started, tool
+
+_redis: Redis | None = None
+
+
+def redis() -> Redis:
+    global _redis
+    if _redis is None:
+        _redis = Redis.from_url(os.environ["REDIS_URL"])
+    return _redis
+
+
+@tool(timeout=5)
+async def count_runs(key: str) -> int:
+    """Counts its runs; slow enough that duplicate jobs overlap."""
+    runs = int(redis().incr(f"test:runs:{key}"))
+    await asyncio.sleep(0.3)
+    return runs
+
+
+@tool(timeout=1, fallback="That took too long.")
+async def sleep_forever() -> None:
+    await asyncio.Event().wait()
+
+
+@tool(timeout=1, fallback="That took too long.")
+def block_forever() -> None:
+    time.sleep(3600)
+
+
+@tool(timeout=2)
+async def hold(key: str) -> str:
+    """Says which process runs it, then takes far longer than its timeout (the test kills the process)."""
+    redis().set(f"test:pid:{key}", os.getpid())
+    await asyncio.sleep(30)
+    return "never"
+
+
+@on_chat_started
+def note_start(event: WebhookEventChatStarted, ctx: ChatContext) -> None:
+    redis().set(f"test:started:{event.chat_id}", ctx.caller_number or "")
+
+
+@on_chat_ended
+def keep_transcript(event: WebhookEventChatEnded, ctx: ChatContext, transcript: list[TranscriptLine]) -> None:
+    if transcript:
+        redis().rpush(f"test:transcript:{event.chat_id}", *(json.dumps(line.to_dict()) for line in transcript))
+    redis().set(f"test:ended:{event.chat_id}", len(transcript))

@@ -1,0 +1,83 @@
+"""What a handler gets besides its arguments: which chat and call this is, the deadline, and `send()`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseMessage
+
+Sender = Callable[[PublishMessage], Awaitable[None]]
+
+
+def _check_publishable(message: PublishMessage) -> None:
+    if isinstance(message, ToolResponseMessage | ToolErrorMessage):
+        raise ValueError(
+            "a handler must not send tool_response or tool_error itself: return the result or raise ToolError"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatContext:
+    """The chat a lifecycle hook is about. `send()` works while the chat is active (chat_started hooks)."""
+
+    chat_id: str
+    chat_group_id: str
+    custom_session_id: str | None = None
+    caller_number: str | None = None
+    config_id: str | None = None
+    _sender: Sender | None = field(default=None, repr=False, compare=False)
+
+    async def send(self, message: PublishMessage) -> None:
+        """Publish a control-plane message (e.g. `SessionSettings`, `AssistantInput`) to the chat."""
+        if self._sender is None:
+            raise RuntimeError(f"chat {self.chat_id} has ended: nothing can be sent to it")
+        _check_publishable(message)
+        await self._sender(message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolContext:
+    """Declare a parameter of this type in a tool to receive it; it is not part of the tool's schema."""
+
+    chat_id: str
+    chat_group_id: str
+    tool_call_id: str
+    tool_name: str
+    deadline: float
+    """Epoch seconds by which the answer is due; the handler is cancelled then."""
+    custom_session_id: str | None = None
+    caller_number: str | None = None
+    config_id: str | None = None
+    _sender: Sender = field(repr=False, compare=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False, compare=False)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (0 when it has passed)."""
+        return max(0.0, self.deadline - time.time())
+
+    async def send(self, message: PublishMessage) -> None:
+        """Publish a control-plane message to the chat now, e.g. `AssistantInput(text="One moment...")`.
+
+        The tool's own answer is not sent this way: return it (or raise `ToolError`).
+        """
+        _check_publishable(message)
+        await self._sender(message)
+
+    def send_sync(self, message: PublishMessage) -> None:
+        """`send()` for plain (non-async) tools, which run in a worker thread: blocks until sent."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("send_sync() is only available to tools running in a worker thread")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("send_sync() would block the event loop: use `await ctx.send(...)` in async tools")
+        asyncio.run_coroutine_threadsafe(self.send(message), loop).result(timeout=max(self.remaining(), 0.1))
+
+    # transcript(): the conversation so far, from the relay's live socket, arrives with the relay issue.
+    # It belongs here, as `async def transcript(self) -> list[TranscriptLine]`.

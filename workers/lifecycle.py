@@ -1,0 +1,147 @@
+"""Chat lifecycle: the chat record, the transcript when a chat ends, and the user's hooks.
+
+A failing hook never stops the others: each failure is logged with its traceback and recorded in the chat
+record, and after all hooks ran the job raises `HookFailed`, so it lands in RQ's failed registry where it
+can be requeued (which runs every hook of that event again: hooks should be idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from service.evi.chats import fetch_chat_events
+from service.evi.messages import PublishMessage
+from service.evi.webhooks import WebhookEventBase, WebhookEventChatEnded, WebhookEventChatStarted
+from workers import keys
+from workers.context import ChatContext
+from workers.delivery import deliver
+from workers.execution import HANDLER_EXECUTOR
+from workers.records import ChatStatus, now_ms, update_chat
+from workers.registry import Hook
+from workers.runtime import Runtime
+from workers.transcripts import TranscriptLine, transcript_from_events
+
+log = logging.getLogger("evi_toolhost.lifecycle")
+
+SEND_TIMEOUT_SECONDS = 10.0
+
+
+class HookFailed(Exception):
+    """One or more lifecycle hooks raised; the job fails so RQ keeps it for requeue."""
+
+
+def chat_started(runtime: Runtime, event: WebhookEventChatStarted) -> None:
+    update_chat(
+        runtime.redis,
+        event.chat_id,
+        runtime.settings.record_ttl_seconds,
+        {**_context_ids(event), "chat_start_type": event.chat_start_type.value, "start_time_ms": event.start_time},
+        only_if_missing={"status": ChatStatus.ACTIVE},
+    )
+
+    async def send(message: PublishMessage) -> None:
+        await deliver(event.chat_id, message, deadline=time.time() + SEND_TIMEOUT_SECONDS)
+
+    ctx = ChatContext(**_context_ids(event), _sender=send)
+    _run_hooks(runtime, event, runtime.registry.hooks("chat_started"), (event, ctx))
+
+
+def chat_ended(runtime: Runtime, event: WebhookEventChatEnded) -> int:
+    """Returns the number of transcript lines handed to the hooks."""
+    settings = runtime.settings
+    update_chat(
+        runtime.redis,
+        event.chat_id,
+        settings.record_ttl_seconds,
+        {
+            **_context_ids(event),
+            "status": ChatStatus.ENDED,
+            "end_time_ms": event.end_time,
+            "end_reason": event.end_reason.value,
+            "duration_seconds": event.duration_seconds,
+        },
+    )
+    transcript: list[TranscriptLine] = []
+    if settings.transcripts_enabled:
+        try:
+            events = runtime.run(
+                fetch_chat_events(
+                    runtime.http, settings.hume_api_base_url, settings.hume_api_key.get_secret_value(), event.chat_id
+                )
+            )
+        except Exception as exc:
+            update_chat(
+                runtime.redis,
+                event.chat_id,
+                settings.record_ttl_seconds,
+                {"transcript_error": f"{type(exc).__name__}: {exc}"[:300]},
+            )
+            log.error("chat %s: transcript not fetched, hooks not run: %s", event.chat_id, exc)
+            raise
+        transcript = transcript_from_events(events)
+        runtime.redis.set(
+            keys.transcript(event.chat_id),
+            json.dumps([line.to_dict() for line in transcript]),
+            ex=settings.record_ttl_seconds,
+        )
+        update_chat(
+            runtime.redis,
+            event.chat_id,
+            settings.record_ttl_seconds,
+            {"transcript_lines": len(transcript), "transcript_events": len(events)},
+        )
+    ctx = ChatContext(**_context_ids(event))
+    _run_hooks(runtime, event, runtime.registry.hooks("chat_ended"), (event, ctx, transcript))
+    return len(transcript)
+
+
+def _run_hooks(runtime: Runtime, event: WebhookEventBase, hooks: Sequence[Hook], args: tuple[Any, ...]) -> None:
+    if not hooks:
+        return
+    failures = runtime.run(_call_all(hooks, args))
+    kind = hooks[0].kind
+    if not failures:
+        return
+    update_chat(
+        runtime.redis,
+        event.chat_id,
+        runtime.settings.record_ttl_seconds,
+        {
+            f"{kind}_hook_errors": json.dumps(failures),
+            f"{kind}_hooks_failed_ms": now_ms(),
+        },
+    )
+    names = ", ".join(f"{f['hook']} ({f['error']})" for f in failures)
+    raise HookFailed(f"{len(failures)} of {len(hooks)} {kind} hooks failed for chat {event.chat_id}: {names}")
+
+
+async def _call_all(hooks: Sequence[Hook], args: tuple[Any, ...]) -> list[dict[str, str]]:
+    failures: list[dict[str, str]] = []
+    loop = asyncio.get_running_loop()
+    for hook in hooks:
+        hook_args = args[: hook.arity]
+        try:
+            if hook.is_async:
+                await hook.func(*hook_args)
+            else:
+                await loop.run_in_executor(HANDLER_EXECUTOR, functools.partial(hook.func, *hook_args))
+        except Exception as exc:
+            log.exception("%s hook %s failed", hook.kind, hook.name)
+            failures.append({"hook": hook.name, "error": type(exc).__name__})
+    return failures
+
+
+def _context_ids(event: WebhookEventBase) -> dict[str, Any]:
+    return {
+        "chat_id": event.chat_id,
+        "chat_group_id": event.chat_group_id,
+        "custom_session_id": event.custom_session_id,
+        "caller_number": event.caller_number,
+        "config_id": event.config_id,
+    }

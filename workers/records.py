@@ -1,0 +1,89 @@
+"""Call and chat records: what happened to each tool call and chat, kept in Redis hashes with a TTL.
+
+Times are epoch milliseconds. A record is for operators and tests to read; nothing decides on it
+(the claims in `workers.keys` do that).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from enum import StrEnum
+
+from redis import Redis
+from redis.client import Pipeline
+
+from workers import keys
+
+
+class CallStatus(StrEnum):
+    RUNNING = "running"
+    ANSWERED = "answered"
+    """A `tool_response` was delivered."""
+    FAILED = "failed"
+    """A `tool_error` (other than timeout) was delivered; `error_code` says which."""
+    TIMEOUT = "timeout"
+    """A `tool_error` with code `timeout` was delivered."""
+    UNDELIVERABLE = "undeliverable"
+    """The control plane did not take the answer (chat gone, or retries ran out)."""
+    NOT_REQUIRED = "not_required"
+    """`response_required` was false (built-in tools): nothing is owed, nothing was run."""
+
+
+class ChatStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+Fields = Mapping[str, str | int | float | None]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _clean(fields: Fields) -> dict[str, str | int | float]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def update_call(
+    redis: Redis | Pipeline, tool_call_id: str, ttl_seconds: int, **fields: str | int | float | None
+) -> None:
+    key = keys.call_record(tool_call_id)
+    values = _clean(fields)
+    if isinstance(redis, Pipeline):
+        redis.hset(key, mapping=values)  # type: ignore[arg-type]
+        redis.expire(key, ttl_seconds)
+        return
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(key, mapping=values)  # type: ignore[arg-type]
+        pipe.expire(key, ttl_seconds)
+        pipe.execute()
+
+
+def update_chat(
+    redis: Redis, chat_id: str, ttl_seconds: int, fields: Fields, *, only_if_missing: Fields | None = None
+) -> None:
+    """Set `fields`, and `only_if_missing` where the record has no value yet (out-of-order events)."""
+    key = keys.chat_record(chat_id)
+    with redis.pipeline(transaction=True) as pipe:
+        values = _clean(fields)
+        if values:
+            pipe.hset(key, mapping=values)  # type: ignore[arg-type]
+        for name, value in _clean(only_if_missing or {}).items():
+            pipe.hsetnx(key, name, value)
+        pipe.expire(key, ttl_seconds)
+        pipe.execute()
+
+
+def read(redis: Redis, key: str) -> dict[str, str]:
+    raw: dict[bytes, bytes] = redis.hgetall(key)  # type: ignore[assignment]
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def read_call(redis: Redis, tool_call_id: str) -> dict[str, str]:
+    return read(redis, keys.call_record(tool_call_id))
+
+
+def read_chat(redis: Redis, chat_id: str) -> dict[str, str]:
+    return read(redis, keys.chat_record(chat_id))
