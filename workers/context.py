@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseMessage
+from workers.transcripts import TranscriptLine
 
 Sender = Callable[[PublishMessage], Awaitable[None]]
+TranscriptReader = Callable[[], Awaitable[list[TranscriptLine]]]
 
 
 def _check_publishable(message: PublishMessage) -> None:
@@ -52,6 +54,7 @@ class ToolContext:
     caller_number: str | None = None
     config_id: str | None = None
     _sender: Sender = field(repr=False, compare=False)
+    _transcript: TranscriptReader | None = field(default=None, repr=False, compare=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False, compare=False)
 
     def remaining(self) -> float:
@@ -79,5 +82,9 @@ class ToolContext:
             raise RuntimeError("send_sync() would block the event loop: use `await ctx.send(...)` in async tools")
         asyncio.run_coroutine_threadsafe(self.send(message), loop).result(timeout=max(self.remaining(), 0.1))
 
-    # transcript(): the conversation so far, from the relay's live socket, arrives with the relay issue.
-    # It belongs here, as `async def transcript(self) -> list[TranscriptLine]`.
+    async def transcript(self) -> list[TranscriptLine]:
+        """The conversation so far (user and assistant messages, oldest first), as the relay saw it on the
+        chat's live socket; empty when no relay holds a socket for this chat."""
+        if self._transcript is None:
+            return []
+        return await self._transcript()

@@ -29,13 +29,14 @@ from service.dispatch import TOOLS_QUEUE, job_id
 from service.evi.control_plane import Undeliverable
 from service.evi.messages import ToolCallMessage
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted, WebhookEventToolCall
-from workers import keys, lifecycle
+from workers import conversation, keys, lifecycle
 from workers.context import ToolContext
 from workers.delivery import deliver
 from workers.execution import Answer, compute_deadline, execute, timeout_answer
 from workers.records import CallStatus, now_ms, update_call
 from workers.registry import RegisteredTool
 from workers.runtime import Runtime, get_runtime
+from workers.transcripts import TranscriptLine
 
 log = logging.getLogger("evi_toolhost.jobs")
 
@@ -174,6 +175,9 @@ def _context_factory(
     async def send(message: Any) -> None:
         await deliver(tool_call.chat_id, message, deadline=deadline)
 
+    async def transcript() -> list[TranscriptLine]:
+        return await conversation.read(runtime.aredis, tool_call.chat_id)
+
     def build(tool: RegisteredTool) -> ToolContext:
         return ToolContext(
             chat_id=tool_call.chat_id,
@@ -185,6 +189,7 @@ def _context_factory(
             tool_name=tool.name,
             deadline=deadline,
             _sender=send,
+            _transcript=transcript,
             _loop=runtime.loop,
         )
 
@@ -201,25 +206,31 @@ def _answer(
     cancel_guard: bool = True,
     **fields: str | int | None,
 ) -> str:
-    """Claim the answer, deliver it, record it. Returns the call's final status, or "duplicate"."""
+    """Deliver the answer once (claiming it), record it. Returns the call's final status, or "duplicate"."""
     call = tool_call.tool_call_message
     settings = runtime.settings
-    if not runtime.redis.set(keys.answered(call.tool_call_id), message.type, nx=True, ex=settings.claim_ttl_seconds):
-        log.warning("tool call %s (%s): already answered, this answer is dropped", call.tool_call_id, call.name)
-        return "duplicate"
     code = getattr(message, "code", None)
     record: dict[str, str | int | None] = {"answer_type": message.type, "error_code": code, **fields}
     try:
-        record["transport"] = runtime.run(
-            deliver(tool_call.chat_id, message, deadline=deadline + settings.delivery_grace_seconds)
+        delivery = runtime.run(
+            deliver(
+                tool_call.chat_id,
+                message,
+                deadline=deadline + settings.delivery_grace_seconds,
+                claim_key=keys.answered(call.tool_call_id),
+            )
         )
-        record["answered_ms"] = now_ms()
+        if delivery.transport is None:
+            log.warning("tool call %s (%s): already answered, this answer is dropped", call.tool_call_id, call.name)
+            return "duplicate"
+        record.update(transport=delivery.transport, relay_wait_ms=delivery.relay_wait_ms, answered_ms=now_ms())
         log.info(
-            "tool call %s (%s): %s%s delivered",
+            "tool call %s (%s): %s%s delivered by %s",
             call.tool_call_id,
             call.name,
             message.type,
             f" ({code})" if code else "",
+            delivery.transport,
         )
     except Undeliverable as exc:
         status = CallStatus.UNDELIVERABLE

@@ -24,6 +24,7 @@ from workers.delivery import deliver
 from workers.execution import HANDLER_EXECUTOR
 from workers.records import ChatStatus, now_ms, update_chat
 from workers.registry import Hook
+from workers.relay.chats import announce_chat, retire_chat
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine, transcript_from_events
 
@@ -37,6 +38,8 @@ class HookFailed(Exception):
 
 
 def chat_started(runtime: Runtime, event: WebhookEventChatStarted) -> None:
+    if runtime.settings.relay_enabled:
+        announce_chat(runtime.redis, event.chat_id, event.start_time)
     update_chat(
         runtime.redis,
         event.chat_id,
@@ -55,6 +58,7 @@ def chat_started(runtime: Runtime, event: WebhookEventChatStarted) -> None:
 def chat_ended(runtime: Runtime, event: WebhookEventChatEnded) -> int:
     """Returns the number of transcript lines handed to the hooks."""
     settings = runtime.settings
+    retire_chat(runtime.redis, event.chat_id)
     update_chat(
         runtime.redis,
         event.chat_id,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from service.evi.control_plane import ControlPlane, HttpControlPlane, make_http_client, shared_ssl_context
 from service.redis_client import connect
@@ -48,6 +49,14 @@ class Runtime:
             settings.hume_api_base_url, settings.hume_api_key.get_secret_value(), self.http
         )
         self.pid = os.getpid()
+        self._aredis: AsyncRedis | None = None
+
+    @property
+    def aredis(self) -> AsyncRedis:
+        """An asyncio Redis client on this runtime's loop, for waits that must not block it (made on first use)."""
+        if self._aredis is None:
+            self._aredis = AsyncRedis.from_url(self.settings.redis_url, socket_connect_timeout=1.0)
+        return self._aredis
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` to completion on this process's loop (the same loop for every job)."""
@@ -58,6 +67,8 @@ class Runtime:
             return
         try:
             self.run(self.http.aclose())
+            if self._aredis is not None:
+                self.run(self._aredis.aclose())
         finally:
             self.loop.close()
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -73,10 +74,12 @@ class ServiceProcess:
         self.ready_url = ready_url
         self.url = url
         self.process: subprocess.Popen[bytes] | None = None
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
 
     def start(self) -> ServiceProcess:
+        # Output goes to a file, not a pipe: a pipe nobody drains fills up and blocks the process's logging.
         self.process = subprocess.Popen(
-            self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            self.args, env=self.env, stdout=self._output, stderr=subprocess.STDOUT, start_new_session=True
         )
         if self.ready_url:
             wait_for_http(self.ready_url, process=self.process)
@@ -92,8 +95,8 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        assert self.process.stdout is not None
-        return self.process.stdout.read().decode(errors="replace")
+        self._output.seek(0)
+        return self._output.read().decode(errors="replace")
 
     def __enter__(self) -> ServiceProcess:
         return self.start()
