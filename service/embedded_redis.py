@@ -18,6 +18,8 @@ from types import TracebackType
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from service.child_processes import die_with_parent
+
 
 class RedisServerNotFound(RuntimeError):
     pass
@@ -70,6 +72,8 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in a terminal must not stop Redis before the processes using it
+            preexec_fn=die_with_parent,
         )
         self._wait_until_ready(timeout)
         return self

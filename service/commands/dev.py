@@ -16,6 +16,8 @@ from service.supervisor import Supervisor
 
 DEV_API_KEY = "dev-local-api-key"
 DEV_SIGNING_KEY = "dev-local-signing-key"
+"""Made-up keys for a local simulator; never used against Hume."""
+EXAMPLE_TOOLS = "examples.weather"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +37,25 @@ def dev_environment(args: argparse.Namespace, redis_url: str) -> dict[str, str]:
     env = {"REDIS_URL": redis_url}
     if args.tools:
         env["TOOL_MODULES"] = ",".join(args.tools)
+    elif args.sim and not os.environ.get("TOOL_MODULES"):
+        env["TOOL_MODULES"] = EXAMPLE_TOOLS
     if args.pool_size:
         env["WORKER_POOL_SIZE"] = str(args.pool_size)
     if args.sim:
         env["HUME_API_BASE_URL"] = f"http://127.0.0.1:{args.sim_port}"
         env.pop("HUME_WS_BASE_URL", None)
-        env["HUME_API_KEY"] = os.environ.get("HUME_API_KEY", DEV_API_KEY)
-        env["HUME_WEBHOOK_SIGNING_KEY"] = os.environ.get("HUME_WEBHOOK_SIGNING_KEY", DEV_SIGNING_KEY)
+        # The simulator stands in for Hume: made-up keys, so a real one is never sent to it nor printed.
+        env["HUME_API_KEY"] = DEV_API_KEY
+        env["HUME_WEBHOOK_SIGNING_KEY"] = DEV_SIGNING_KEY
     return env
+
+
+def play_command(env: dict[str, str], webhook_url: str) -> str:
+    return (
+        f"HUME_API_KEY={env['HUME_API_KEY']} HUME_WEBHOOK_SIGNING_KEY={env['HUME_WEBHOOK_SIGNING_KEY']} "
+        f"evi-toolhost simulate --script weather --simulator-url {env['HUME_API_BASE_URL']} "
+        f"--webhook-url {webhook_url}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         env = dev_environment(args, redis_url)
         if args.sim and args.sim_port == 0:
             args.sim_port = free_port()
-            env = dev_environment(args, redis_url)
+        env = dev_environment(args, redis_url)
         supervisor = Supervisor(env)
         if args.sim:
             supervisor.start("sim", ["simulate", "--serve", "--host", "127.0.0.1", "--port", str(args.sim_port)])
@@ -65,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         supervisor.start("worker", ["worker"])
         if not args.no_relay and relay_available():
             supervisor.start("relay", ["relay"])
-        supervisor.say("dev", f"webhook URL: http://127.0.0.1:{args.port}/hume-webhook  (Ctrl-C stops everything)")
+        webhook_url = f"http://127.0.0.1:{args.port}/hume-webhook"
+        supervisor.say("dev", f"webhook URL: {webhook_url}  (Ctrl-C stops everything)")
+        if args.sim:
+            supervisor.say("dev", "play a conversation from another terminal with:")
+            supervisor.say("dev", "  " + play_command(env, webhook_url))
         return supervisor.wait()
     return 0
