@@ -13,24 +13,15 @@ from rq.serializers import JSONSerializer
 
 from service.dispatch import TOOLS_QUEUE
 from service.embedded_redis import EmbeddedRedis
-from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
-from tests.support.servers import ServiceProcess, web_process
+from tests.conftest import TEST_SIGNING_KEY
+from tests.support.servers import ServiceProcess, service_env, web_process
 from tests.support.webhooks import signed, tool_call_payload
 
 pytestmark = pytest.mark.integration
 
 
-def web_env(redis_url: str) -> dict[str, str]:
-    return {
-        "REDIS_URL": redis_url,
-        "HUME_API_KEY": TEST_API_KEY,
-        "HUME_WEBHOOK_SIGNING_KEY": TEST_SIGNING_KEY,
-        "RETRY_AFTER_SECONDS": "3",
-    }
-
-
 def start_web(redis_url: str) -> ServiceProcess:
-    return web_process(web_env(redis_url))
+    return web_process({**service_env(redis_url), "RETRY_AFTER_SECONDS": "3"})
 
 
 @pytest.fixture

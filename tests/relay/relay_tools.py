@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
-from redis import Redis
-
+from tests.support.tool_redis import redis
 from workers import ToolContext, tool
-
-_redis: Redis | None = None
-
-
-def redis() -> Redis:
-    global _redis
-    if _redis is None:
-        _redis = Redis.from_url(os.environ["REDIS_URL"])
-    return _redis
 
 
 @tool(timeout=5)

@@ -20,7 +20,7 @@ from rq import Worker
 from service.embedded_redis import EmbeddedRedis
 from service.simulator import ReceivedMessage, SimulatorState, create_simulator_app
 from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
-from tests.support.servers import ServiceProcess, UvicornThread, wait_for, web_process
+from tests.support.servers import ServiceProcess, UvicornThread, service_env, wait_for, web_process
 from tests.support.webhooks import chat_started_payload, signed, tool_call_payload
 from workers import keys
 
@@ -82,13 +82,7 @@ def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
     redis.flushall()
     app = create_simulator_app(TEST_API_KEY)
     with UvicornThread(app) as simulator:
-        env = {
-            "REDIS_URL": redis_server.url,
-            "HUME_API_KEY": TEST_API_KEY,
-            "HUME_WEBHOOK_SIGNING_KEY": TEST_SIGNING_KEY,
-            "HUME_API_BASE_URL": simulator.url,
-            "TOOL_MODULES": "tests.relay.relay_tools",
-        }
+        env = service_env(redis_server.url, simulator.url, "tests.relay.relay_tools")
         with web_process(env) as web, ServiceProcess(["worker", "--pool-size", "2"], env), httpx.Client() as http:
             wait_for(lambda: Worker.count(connection=redis) >= 2, timeout=20)
             stack = Stack(app.state.simulator, web.url, redis, env, [], http)

@@ -112,3 +112,16 @@ def web_process(env: Mapping[str, str]) -> ServiceProcess:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     return ServiceProcess(["web", "--host", "127.0.0.1", "--port", str(port)], env, f"{url}/healthz", url)
+
+
+def service_env(redis_url: str, hume_url: str = "http://127.0.0.1:1", tool_modules: str = "") -> dict[str, str]:
+    """The environment of a service process under test: our Redis, made-up keys, the simulator as Hume."""
+    from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
+
+    return {
+        "REDIS_URL": redis_url,
+        "HUME_API_KEY": TEST_API_KEY,
+        "HUME_WEBHOOK_SIGNING_KEY": TEST_SIGNING_KEY,
+        "HUME_API_BASE_URL": hume_url,
+        "TOOL_MODULES": tool_modules,
+    }

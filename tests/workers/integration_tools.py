@@ -10,19 +10,9 @@ import json
 import os
 import time
 
-from redis import Redis
-
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
+from tests.support.tool_redis import redis
 from workers import ChatContext, TranscriptLine, on_chat_ended, on_chat_started, tool
-
-_redis: Redis | None = None
-
-
-def redis() -> Redis:
-    global _redis
-    if _redis is None:
-        _redis = Redis.from_url(os.environ["REDIS_URL"])
-    return _redis
 
 
 @tool(timeout=5)

@@ -28,7 +28,7 @@ from service.dispatch import TOOLS_QUEUE
 from service.embedded_redis import EmbeddedRedis, free_port
 from service.simulator import ReceivedMessage, SimulatorState, create_simulator_app
 from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
-from tests.support.servers import ServiceProcess, UvicornThread, wait_for
+from tests.support.servers import ServiceProcess, UvicornThread, service_env, wait_for
 from tests.support.webhooks import chat_ended_payload, chat_started_payload, signed, tool_call_payload
 from workers.records import read_call, read_chat
 
@@ -82,14 +82,8 @@ def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
     redis.flushall()
     app = create_simulator_app(TEST_API_KEY)
     with UvicornThread(app) as simulator:
-        env = {
-            "REDIS_URL": redis_server.url,
-            "HUME_API_KEY": TEST_API_KEY,
-            "HUME_WEBHOOK_SIGNING_KEY": TEST_SIGNING_KEY,
-            "HUME_API_BASE_URL": simulator.url,
-            "TOOL_MODULES": TOOL_MODULES,
-            "LOG_LEVEL": "INFO",
-        }
+        env = service_env(redis_server.url, simulator.url, TOOL_MODULES)
+        env["LOG_LEVEL"] = "INFO"
         port = free_port()
         web = ServiceProcess(["web", "--port", str(port)], env, ready_url=f"http://127.0.0.1:{port}/healthz")
         worker = ServiceProcess(["worker", "--pool-size", str(POOL_SIZE)], env)
