@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import fakeredis
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 
 from service.app import create_app
 from service.dispatch import EVENTS_QUEUE, TOOLS_QUEUE
+from service.evi import signing
 from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY, make_settings
 from tests.support.webhooks import chat_ended_payload, chat_started_payload, signed, tool_call_payload
 
@@ -107,11 +109,18 @@ def _missing(header: str) -> Any:
     return send
 
 
+FROZEN_NOW = 1_764_000_000
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verifier's clock stands still, so "181 s old" cannot become 180 s while a test runs."""
+    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: float(FROZEN_NOW)))
+
+
 def _at(offset: int) -> Any:
     def send(client: TestClient) -> Any:
-        import time
-
-        return post(client, tool_call_payload(), timestamp=int(time.time()) + offset)
+        return post(client, tool_call_payload(), timestamp=FROZEN_NOW + offset)
 
     return send
 
