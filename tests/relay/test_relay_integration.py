@@ -83,7 +83,9 @@ def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
     app = create_simulator_app(TEST_API_KEY)
     with UvicornThread(app) as simulator:
         env = service_env(redis_server.url, simulator.url, "tests.relay.relay_tools")
-        with web_process(env) as web, ServiceProcess(["worker", "--pool-size", "2"], env), httpx.Client() as http:
+        env["LOG_LEVEL"] = "DEBUG"  # the most a deployment could log: still no secret in it
+        web, worker = web_process(env), ServiceProcess(["worker", "--pool-size", "2"], env)
+        with web, worker, httpx.Client() as http:
             wait_for(lambda: Worker.count(connection=redis) >= 2, timeout=20)
             stack = Stack(app.state.simulator, web.url, redis, env, [], http)
             stack.start_relay()
@@ -91,10 +93,19 @@ def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
             try:
                 yield stack
             finally:
-                for relay in stack.relays:
-                    relay.stop()
+                outputs = [relay.stop() for relay in stack.relays]
+            outputs += [web.stop(), worker.stop()]
+    assert_no_secrets(outputs)
     redis.flushall()
     redis.close()
+
+
+def assert_no_secrets(outputs: list[str]) -> None:
+    """Promise 6: the API key and signing key never reach a log, even at DEBUG."""
+    assert sum(len(output) for output in outputs) > 0
+    for output in outputs:
+        assert TEST_API_KEY not in output
+        assert TEST_SIGNING_KEY not in output
 
 
 def test_answers_go_over_the_socket_when_the_chat_allows_it(stack: Stack) -> None:
