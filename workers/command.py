@@ -2,8 +2,8 @@
 
 Imports the handler modules first (a module that fails stops start-up with one line and exit code 2), then
 runs RQ's `WorkerPool` (`workers.pool`): N forked `SimpleWorker` processes listening to `evi-tools` before
-`evi-events`, respawned if they die, and RQ's scheduler. SIGTERM or SIGINT to this process is a warm
-shutdown: running jobs finish, then every process exits.
+`evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die, and RQ's scheduler.
+SIGTERM or SIGINT to this process is a warm shutdown: running jobs finish, then every process exits.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--pool-size",
         type=int,
         default=None,
-        help="worker processes, each running one job at a time (default: WORKER_POOL_SIZE, 4)",
+        help="worker processes, each running up to WORKER_CONCURRENCY jobs at once (default: WORKER_POOL_SIZE, 4)",
     )
     parser.add_argument("--burst", action="store_true", help="quit once the queues are empty")
 
@@ -58,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"evi-toolhost worker: Redis at {_where(redis)} does not answer ({type(exc).__name__})", file=sys.stderr)
         return 2
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    log.info("worker: %d process(es) on Redis %s, queues %s", size, _where(redis), ", ".join(QUEUES))
+    log.info(
+        "worker: %d process(es) of %d job(s) at once on Redis %s, queues %s",
+        size,
+        settings.worker_concurrency,
+        _where(redis),
+        ", ".join(QUEUES),
+    )
     pool = ToolhostPool(QUEUES, connection=redis, num_workers=size)
     try:
         pool.start(burst=args.burst, logging_level=level)

@@ -1,6 +1,10 @@
 """What a worker process keeps from job to job: one asyncio event loop, one HTTP client (so pooled
 connections to Hume survive across jobs), Redis, settings and the registry.
 
+The loop runs in its own daemon thread for the runtime's whole life; the job threads of a worker
+(`WORKER_CONCURRENCY` of them) hand it their coroutines with `Runtime.run`, so the async handlers of
+different calls overlap on one loop and share one connection pool.
+
 The runtime is created lazily in the process that runs jobs: after RQ's `WorkerPool` forks, each child
 builds its own (a loop or a socket must never cross a fork). Tests install their own with `use_runtime`.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -28,6 +33,8 @@ log = logging.getLogger("evi_toolhost.runtime")
 
 T = TypeVar("T")
 
+CLOSE_TIMEOUT_SECONDS = 5.0
+
 
 class Runtime:
     def __init__(
@@ -43,6 +50,8 @@ class Runtime:
         self.redis = redis
         self.registry = registry if registry is not None else default_registry
         self.loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self.loop.run_forever, name="evi-runtime-loop", daemon=True)
+        self._loop_thread.start()
         self.executor = DaemonThreadExecutor()
         self.http = http if http is not None else make_http_client()
         self.control_plane: ControlPlane = control_plane or HttpControlPlane(
@@ -50,30 +59,55 @@ class Runtime:
         )
         self.pid = os.getpid()
         self._aredis: AsyncRedis | None = None
+        self._aredis_lock = threading.Lock()
 
     @property
     def aredis(self) -> AsyncRedis:
         """An asyncio Redis client on this runtime's loop, for waits that must not block it (made on first use)."""
-        if self._aredis is None:
-            self._aredis = AsyncRedis.from_url(self.settings.redis_url, socket_connect_timeout=1.0)
-        return self._aredis
+        with self._aredis_lock:
+            if self._aredis is None:
+                self._aredis = AsyncRedis.from_url(self.settings.redis_url, socket_connect_timeout=1.0)
+            return self._aredis
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` to completion on this process's loop (the same loop for every job)."""
-        return self.loop.run_until_complete(coro)
+        """Run `coro` on this process's loop (the same loop for every job and job thread) and wait for it.
+
+        If the wait is interrupted (an exception raised in the waiting thread), the coroutine is cancelled.
+        """
+        if threading.get_ident() == self._loop_thread.ident:
+            coro.close()
+            raise RuntimeError("Runtime.run() called on the runtime's own loop would deadlock: await instead")
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
 
     def close(self) -> None:
+        """Close the HTTP and asyncio Redis clients on the loop, then stop the loop's thread and close it."""
         if self.loop.is_closed():
             return
         try:
-            self.run(self.http.aclose())
-            if self._aredis is not None:
-                self.run(self._aredis.aclose())
+            asyncio.run_coroutine_threadsafe(self._aclose(), self.loop).result(timeout=CLOSE_TIMEOUT_SECONDS)
+        except Exception:
+            log.warning("runtime: the clients did not close cleanly", exc_info=True)
         finally:
-            self.loop.close()
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._loop_thread.join(timeout=CLOSE_TIMEOUT_SECONDS)
+            if self._loop_thread.is_alive():
+                log.warning("runtime: the event loop is blocked (by an async handler that never yields?)")
+            else:
+                self.loop.close()
+
+    async def _aclose(self) -> None:
+        await self.http.aclose()
+        if self._aredis is not None:
+            await self._aredis.aclose()
 
 
 _runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
 
 
 def warm_up() -> None:
@@ -86,22 +120,27 @@ def warm_up() -> None:
 def get_runtime() -> Runtime:
     """This process's runtime, created from the environment on first use (after a fork, a new one)."""
     global _runtime
-    if _runtime is None or _runtime.pid != os.getpid():
-        from workers.discovery import discover
+    runtime = _runtime
+    if runtime is not None and runtime.pid == os.getpid():
+        return runtime
+    with _runtime_lock:  # two job threads may get here first at the same time: one runtime for both
+        if _runtime is None or _runtime.pid != os.getpid():
+            from workers.discovery import discover
 
-        settings = load_settings()
-        discover(settings.tool_modules)
-        _runtime = Runtime(settings, connect(settings.redis_url))
-        log.debug("runtime ready in process %d", _runtime.pid)
-    return _runtime
+            settings = load_settings()
+            discover(settings.tool_modules)
+            _runtime = Runtime(settings, connect(settings.redis_url))
+            log.debug("runtime ready in process %d", _runtime.pid)
+        return _runtime
 
 
 def close_runtime() -> None:
     global _runtime
-    if _runtime is not None and _runtime.pid == os.getpid():
-        _runtime.close()
-        _runtime.redis.close()
-    _runtime = None
+    with _runtime_lock:
+        if _runtime is not None and _runtime.pid == os.getpid():
+            _runtime.close()
+            _runtime.redis.close()
+        _runtime = None
 
 
 @contextmanager

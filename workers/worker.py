@@ -3,7 +3,14 @@
 RQ's default `Worker` forks a work horse for every job: a few milliseconds each, and the child's pooled
 HTTP connections die with it, so every answer would open a new TLS connection to Hume. A `SimpleWorker`
 runs jobs in its own process, where one event loop and one `httpx.AsyncClient` live for the worker's
-whole life. Running several calls at once is RQ's `WorkerPool` (one process per worker, `workers.pool`).
+whole life.
+
+With `WORKER_CONCURRENCY` above 1, a worker runs that many jobs at once: RQ's loop takes a job slot
+(`workers.slots`) before each dequeue, and `execute_job` starts RQ's own `perform_job` with the job's
+execution (RQ 3 tracks several per worker) in a job thread and returns to dequeuing. The jobs' coroutines
+overlap on the runtime's one loop. A warm shutdown stops dequeuing and waits for the running jobs (each
+bounded by its tool deadline) before RQ's teardown. With 1, jobs run inline, as in `rq.SimpleWorker`.
+Several processes are RQ's `WorkerPool` (`workers.pool`).
 """
 
 from __future__ import annotations
@@ -14,12 +21,22 @@ import signal
 import sys
 from typing import Any
 
-from rq import SimpleWorker
+from redis.client import Pipeline
+from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
+from rq.executions import Execution
+from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.timeouts import BaseDeathPenalty
+from rq.worker import WorkerStatus
 
+from service.settings import load_settings
 from workers.runtime import close_runtime, get_runtime
+from workers.slots import JobSlots
 
 _PR_SET_PDEATHSIG = 1
+SLOT_WAIT_SECONDS = 5.0
+"""How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
@@ -29,21 +46,110 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
+class NoDeathPenalty(BaseDeathPenalty):
+    """RQ's job timeout, not enforced on job threads.
+
+    RQ's default (SIGALRM) works in the main thread only, and its `TimerDeathPenalty` raises asynchronously
+    in the job thread: that cannot interrupt a thread waiting on the runtime's loop (a C-level wait), and
+    would otherwise land anywhere, e.g. between claiming an answer and recording it. Our jobs bound
+    themselves: the handler is cancelled or abandoned at its deadline, delivery gives up at deadline +
+    DELIVERY_GRACE_SECONDS, and the guard job answers for a call whose worker is gone.
+    """
+
+    def setup_death_penalty(self) -> None:
+        return None
+
+    def cancel_death_penalty(self) -> None:
+        return None
+
+
 class ToolhostWorker(SimpleWorker):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, concurrency: int | None = None, **kwargs: Any) -> None:
         if kwargs.get("serializer") is None:
             kwargs["serializer"] = JSONSerializer
         super().__init__(*args, **kwargs)
+        size = concurrency if concurrency is not None else load_settings().worker_concurrency
+        self.slots = JobSlots(size) if size > 1 else None
+        if self.slots is not None:
+            self.death_penalty_class = NoDeathPenalty
+        self._handing_off = False
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
         get_runtime()  # in this process, after any fork: its own loop, HTTP client and Redis connection
 
-    def teardown(self) -> None:
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        if self.slots is None:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        while not self.slots.take(SLOT_WAIT_SECONDS):
+            self.heartbeat()
         try:
-            super().teardown()  # type: ignore[no-untyped-call]
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        except BaseException:
+            self.slots.give_back()
+            raise
+        if result is None:
+            self.slots.give_back()
+        else:
+            self._handing_off = True
+        return result
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if self.slots is None:
+            super().execute_job(job, queue)
+            return
+        try:
+            execution = self.prepare_execution(job)
+            self.slots.start(self._perform_in_thread, job, queue, execution)
+        except BaseException:
+            self.slots.give_back()
+            raise
         finally:
-            close_runtime()
+            self._handing_off = False
+
+    def _perform_in_thread(self, job: Job, queue: Queue, execution: Execution) -> None:
+        self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        # RQ's loop says "idle" whenever it dequeues; the worker is busy while any of its jobs runs.
+        if state == WorkerStatus.IDLE and self.executions:
+            state = WorkerStatus.BUSY
+        super().set_state(state, pipeline)
+
+    def _shutdown(self) -> None:
+        """A warm shutdown request: RQ's `_shutdown` waits only while the state is busy, which now means
+        "jobs run in threads" while the main loop blocks on the queue. Stop dequeuing at once, unless a
+        dequeued job is being handed to its thread; `teardown` then waits for the running jobs."""
+        if self.slots is None:
+            super()._shutdown()  # type: ignore[no-untyped-call]
+        elif self._handing_off:
+            self._stop_requested = True
+        else:
+            raise StopRequested()
+
+    def teardown(self) -> None:
+        clean = False
+        try:
+            if self.slots is not None:
+                self._wait_for_running_jobs()
+            clean = True
+        finally:
+            try:
+                super().teardown()  # type: ignore[no-untyped-call]
+            finally:
+                # After a cold shutdown mid-wait, the job threads still need the loop: leave it to exit.
+                if clean:
+                    close_runtime()
+
+    def _wait_for_running_jobs(self) -> None:
+        assert self.slots is not None
+        running = self.slots.running()
+        if running:
+            self.log.info("Worker %s: waiting for %d running job(s) to finish", self.name, running)
+        while not self.slots.wait(SLOT_WAIT_SECONDS):
+            self.heartbeat()
+        self.slots.close()
 
 
 class PooledWorker(ToolhostWorker):

@@ -23,6 +23,16 @@ async def count_runs(key: str) -> int:
     return runs
 
 
+@tool(timeout=8)
+async def await_one_second(key: str) -> str:
+    """One second of I/O; notes when it ran (epoch seconds, start and end) under `test:ran:{key}`."""
+    started = time.time()
+    redis().incr(f"test:begun:{key}")
+    await asyncio.sleep(1)
+    redis().rpush(f"test:ran:{key}", json.dumps([started, time.time()]))
+    return "ok"
+
+
 @tool(timeout=1, fallback="That took too long.")
 async def sleep_forever() -> None:
     await asyncio.Event().wait()
