@@ -1,0 +1,248 @@
+"""Benchmark 3, worker throughput: N queued tool calls drained by one worker process (pool size 1).
+
+Ours: N no-op tool calls queued on `evi-tools` exactly as the web process queues them
+(`service.dispatch.dispatch`, claim and job in one transaction), before the worker starts; then
+`evi-toolhost worker --pool-size 1` runs them all, each answered at the simulator's control plane.
+Baseline: the same command (same pool, same worker class, same JSON serializer) draining N trivial RQ
+jobs (`bench.jobs.noop`, with the same event as argument and the same job options): RQ's own floor.
+
+Calls/s = N / (last job's end - first job's start), both from RQ's job records; for ours also to the
+last answer at the simulator. Redis commands per job come from Redis's INFO commandstats.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from rq import Queue
+from rq.serializers import JSONSerializer
+from rq.utils import utcparse
+
+from bench import driver
+from bench.harness import (
+    RESULTS_DIR,
+    BenchError,
+    Deployment,
+    Section,
+    default_worker_concurrency,
+    fmt,
+    log,
+    profile_notes,
+    rq_worker_pids,
+    start_profile,
+    tree_cpu_seconds,
+    wait_until,
+)
+from service.dispatch import (
+    JOB_FAILURE_TTL_SECONDS,
+    JOB_RESULT_TTL_SECONDS,
+    TOOL_JOB_TIMEOUT_SECONDS,
+    TOOLS_QUEUE,
+    dispatch,
+)
+from service.evi.webhooks import WebhookEventToolCall
+from tests.support.webhooks import tool_call_payload
+
+N = 2000
+DRAIN_TIMEOUT_SECONDS = 180.0
+
+
+def _events(chat_id: str, prefix: str, count: int) -> list[WebhookEventToolCall]:
+    return [
+        WebhookEventToolCall.model_validate(
+            tool_call_payload("noop", {}, tool_call_id=f"toolu_{prefix}_{i:06d}", chat_id=chat_id)
+        )
+        for i in range(count)
+    ]
+
+
+def _queue_ours(d: Deployment, events: list[WebhookEventToolCall]) -> list[str]:
+    ids = []
+    for event in events:
+        outcome = dispatch(d.redis, event, 24 * 3600)
+        if outcome.status != "queued":
+            raise BenchError(f"dispatch did not queue {outcome.job_id}: {outcome.status}")
+        ids.append(outcome.job_id)
+    return ids
+
+
+def _queue_baseline(d: Deployment, events: list[WebhookEventToolCall]) -> list[str]:
+    queue = Queue(TOOLS_QUEUE, connection=d.redis, serializer=JSONSerializer)
+    ids = []
+    for i, event in enumerate(events):
+        job = queue.enqueue_call(
+            "bench.jobs.noop",
+            args=(event.model_dump(mode="json"),),
+            job_id=f"noop-{i:06d}",
+            timeout=TOOL_JOB_TIMEOUT_SECONDS,
+            result_ttl=JOB_RESULT_TTL_SECONDS,
+            failure_ttl=JOB_FAILURE_TTL_SECONDS,
+            description=f"noop {i}",
+        )
+        ids.append(job.id)
+    return ids
+
+
+def _done(d: Deployment) -> int:
+    return int(d.redis.zcard(f"rq:finished:{TOOLS_QUEUE}")) + int(d.redis.zcard(f"rq:failed:{TOOLS_QUEUE}"))
+
+
+def _times(d: Deployment, job_ids: list[str]) -> tuple[list[datetime], list[datetime], dict[str, int]]:
+    pipe = d.redis.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hmget(f"rq:job:{job_id}", ["started_at", "ended_at", "status"])
+    starts, ends, statuses = [], [], {}
+    for started, ended, status in pipe.execute():
+        if started:
+            starts.append(utcparse(started.decode()))
+        if ended:
+            ends.append(utcparse(ended.decode()))
+        key = status.decode() if status else "missing"
+        statuses[key] = statuses.get(key, 0) + 1
+    return starts, ends, statuses
+
+
+def drain(d: Deployment, label: str, queue_jobs: Any, events: list[WebhookEventToolCall]) -> dict[str, Any]:
+    d.stop_worker()
+    d.flush_redis()
+    job_ids = queue_jobs(d, events)
+    d.redis.config_resetstat()
+    log(f"throughput: {label}: {len(job_ids)} jobs queued; starting one worker (pool size 1)")
+    worker = d.start_worker(1, wait_registered=True)
+    cpu_before, clock_before = tree_cpu_seconds(worker.pid), time.monotonic()
+    wait_until(
+        lambda: _done(d) >= len(job_ids),
+        DRAIN_TIMEOUT_SECONDS,
+        f"{label}: the worker draining the queue",
+        interval=0.05,
+        procs=[worker],
+    )
+    cpu = (tree_cpu_seconds(worker.pid) - cpu_before) / (time.monotonic() - clock_before)
+    stats = d.redis.info("commandstats")
+    commands = sum(int(v["calls"]) for k, v in stats.items() if "config" not in k and "info" not in k)
+    starts, ends, statuses = _times(d, job_ids)
+    if not starts or not ends:
+        raise BenchError(f"{label}: the jobs have no start/end times")
+    first, last = min(starts), max(ends)
+    seconds = (last - first).total_seconds()
+    d.snapshot(f"throughput: worker (pool size 1) after {label}")
+    return {
+        "jobs": len(job_ids),
+        "statuses": statuses,
+        "seconds": seconds,
+        "rate": len(job_ids) / seconds if seconds > 0 else float("nan"),
+        "first_start": first.timestamp(),
+        "last_end": last.timestamp(),
+        "commands_per_job": commands / len(job_ids),
+        "worker_cpu": cpu,
+        "top_commands": sorted(
+            ((k.removeprefix("cmdstat_"), int(v["calls"])) for k, v in stats.items()), key=lambda kv: -kv[1]
+        )[:12],
+    }
+
+
+def run(d: Deployment) -> Section:
+    sim_url = d.simulator()
+    chat = driver.start_chat(sim_url, allow_connection=False)
+    ours = drain(d, "ours", _queue_ours, _events(chat, "tp", N))
+    answers = driver.collect(sim_url, chat, [driver.Call(f"toolu_tp_{i:06d}", b"", {}) for i in range(N)], 60)
+    last_answer = max(a["received_at"] for a in answers.answers.values())
+    ours["to_last_answer_rate"] = N / (last_answer - ours["first_start"])
+    ours["answers"] = answers.answer_types()
+    ours["missing_answers"] = answers.missing()
+
+    profiled: list[str] = []
+    if d.profile:
+        profiled = profile_worker(d, sim_url)
+
+    base = drain(d, "baseline", _queue_baseline, _events(chat, "bl", N))
+    d.stop_worker()
+    d.flush_redis()
+
+    section = Section(
+        f"3. Worker throughput: {N} queued calls drained by one worker process (pool size 1)",
+        ["jobs", "N", "seconds", "calls/s", "worker CPU", "Redis commands/job", "outcome"],
+    )
+    section.rows = [
+        [
+            "**ours**: no-op tool calls (answered at the simulator)",
+            str(N),
+            fmt(ours["seconds"], 2),
+            fmt(ours["rate"], 0),
+            fmt(ours["worker_cpu"], 2),
+            fmt(ours["commands_per_job"], 1),
+            ", ".join(f"{k} {v}" for k, v in ours["answers"].items())
+            + (f"; {ours['missing_answers']} unanswered" if ours["missing_answers"] else ""),
+        ],
+        [
+            "**baseline**: trivial RQ jobs, same worker class and serializer",
+            str(N),
+            fmt(base["seconds"], 2),
+            fmt(base["rate"], 0),
+            fmt(base["worker_cpu"], 2),
+            fmt(base["commands_per_job"], 1),
+            ", ".join(f"{k} {v}" for k, v in base["statuses"].items()),
+        ],
+    ]
+    ratio = ours["rate"] / base["rate"]
+    per_call_ms = 1000 / ours["rate"] - 1000 / base["rate"]
+    section.notes += [
+        f"**ratio ours / baseline: {ratio:.2f}x the calls/s**, i.e. {per_call_ms:.2f} ms of our own work per call "
+        f"on top of RQ's {1000 / base['rate']:.2f} ms floor; to the last answer at the simulator ours is "
+        f"{fmt(ours['to_last_answer_rate'], 0)} calls/s.",
+        "Seconds from the first job's start to the last job's end (RQ's own records); the worker process was "
+        f"started after everything was queued, and runs up to {default_worker_concurrency()} jobs at once "
+        "(WORKER_CONCURRENCY's default). Worker CPU: CPU seconds of the pool's processes per second of the drain "
+        "(1.00 = one core). Redis commands are all commands Redis served during the drain (worker, scheduler) "
+        "divided by N.",
+        "Ours, Redis commands by name: " + ", ".join(f"{k} {v / N:.1f}" for k, v in ours["top_commands"]) + ".",
+        "Baseline, Redis commands by name: " + ", ".join(f"{k} {v / N:.1f}" for k, v in base["top_commands"]) + ".",
+        *profiled,
+    ]
+    section.data = {"ours": ours, "baseline": base, "ratio": ratio}
+    return section
+
+
+WORKER_NEEDLES = {
+    "dequeue_job_and_maintain_ttl (": "RQ dequeue loop",
+    "perform_job (rq/": "RQ perform_job (ours inside)",
+    "prepare_job_execution (rq/": "- RQ marking the job started",
+    "handle_job_success (rq/": "- RQ success bookkeeping",
+    "run_tool_call (workers/jobs.py": "run_tool_call",
+    "_claim_run (workers/jobs.py": "- claim run + schedule guard",
+    "update_call (workers/records.py": "- call records",
+    "execute (workers/execution.py": "- handler execution",
+    "_answer (workers/jobs.py": "- answering (claim, delivery, record, guard cancel)",
+    "_send_by_http (workers/delivery.py": "- HTTP send of the answer",
+    "redis/": "redis-py (anywhere)",
+    "httpcore/": "httpx/httpcore (anywhere)",
+    "pydantic": "pydantic (anywhere)",
+    "rq/job.py": "RQ Job (de)serialization and saving (anywhere)",
+    "logging/": "logging (anywhere)",
+}
+
+
+def profile_worker(d: Deployment, sim_url: str) -> list[str]:
+    """py-spy (GIL holders: where its CPU goes) of the pool's job-running child draining a second batch of calls."""
+    d.stop_worker()
+    d.flush_redis()
+    chat = driver.start_chat(sim_url, allow_connection=False)
+    _queue_ours(d, _events(chat, "pf", N))
+    worker = d.start_worker(1, wait_registered=True)
+    pids = rq_worker_pids(d.redis)
+    out = RESULTS_DIR / "profile-throughput-worker.txt"
+    RESULTS_DIR.mkdir(exist_ok=True)
+    log("throughput: profiling the worker while it drains (py-spy --gil)")
+    spy = start_profile(pids[0] if pids else worker.pid, 5, out, subprocesses=not pids, gil=True)
+    if spy is None:
+        return ["profile: py-spy is not installed (pip install -e '.[test,bench]')"]
+    try:
+        spy.wait(timeout=30)
+        wait_until(lambda: _done(d) >= N, DRAIN_TIMEOUT_SECONDS, "the profiled drain", interval=0.05, procs=[worker])
+    finally:
+        if spy.poll() is None:
+            spy.kill()
+        d.stop_worker()
+    return profile_notes(out, "worker process (samples holding the GIL)", WORKER_NEEDLES)
