@@ -26,20 +26,12 @@ from service.evi.webhooks import ChatStatus
 from service.simulator.auth import require_api_key
 from service.simulator.errors import InvalidRequest, read_json, validate_body
 from service.simulator.paging import parse_query
+from service.simulator.script import ChatSpec
 from service.simulator.state import SimulatorState
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class StartChat(_Strict):
-    chat_id: str | None = None
-    chat_group_id: str | None = None
-    config_id: str | None = None
-    custom_session_id: str | None = None
-    caller_number: str | None = None
-    allow_connection: bool = True
 
 
 class UserMessageEvent(_Strict):
@@ -97,7 +89,7 @@ async def _optional_json(request: Request) -> Any:
 
 async def start_chat(request: Request) -> Response:
     state = _state(request)
-    body = validate_body(StartChat, await _optional_json(request))
+    body = validate_body(ChatSpec, await _optional_json(request))
     chat = state.start_chat(**body.model_dump())
     return JSONResponse(state.describe(chat.id), status_code=201)
 
