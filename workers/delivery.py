@@ -36,8 +36,12 @@ async def deliver(
 ) -> Delivery:
     """Send `message` to the chat once; raise `Undeliverable` if HTTP send refuses it."""
     runtime = get_runtime()
-    claim = claim_key or keys.sent_claim(uuid.uuid4().hex)
     relay_id = _socket_holder(runtime, chat_id)
+    if relay_id is None and claim_key is None:
+        # Only HTTP can send it and nothing else claims it: no claim to take.
+        await runtime.control_plane.send(chat_id, message, deadline=deadline)
+        return Delivery("http")
+    claim = claim_key or keys.sent_claim(uuid.uuid4().hex)
     if relay_id is None:
         return await _send_by_http(runtime, chat_id, message, claim, deadline, waited_ms=0)
     started = time.perf_counter()
