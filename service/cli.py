@@ -23,12 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _load(module_name: str):  # type: ignore[no-untyped-def]
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise SystemExit(f"evi-toolhost: this command is not available yet ({module_name})") from None
-        raise
+    return importlib.import_module(module_name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
