@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 from redis import Redis
 
+from evi_toolhost.embedded_redis import EmbeddedRedis, free_port
 from service.child_processes import die_with_parent
-from service.embedded_redis import EmbeddedRedis, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -343,7 +343,7 @@ class Deployment:
     def cli(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> Proc:
         """`evi-toolhost ARGS...` as a child."""
         self.ensure_redis()  # every service process needs it
-        return self.spawn(name, [sys.executable, "-m", "service.cli", *args], env)
+        return self.spawn(name, [sys.executable, "-m", "evi_toolhost", *args], env)
 
     def stop_proc(self, proc: Proc | None) -> None:
         if proc is None:

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from service.evi.signing import SignatureError, verify
 from service.evi.webhooks import WebhookEventToolCall, webhook_event_adapter
 from service.settings import load_settings
-from workers.registry import default_registry
+from workers.handlers.registry import default_registry
 
 
 def create_app() -> Starlette:

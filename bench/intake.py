@@ -32,9 +32,9 @@ from bench.harness import (
     profile_notes,
     start_profile,
 )
-from service.dispatch import dispatch
 from service.evi.signing import verify
 from service.evi.webhooks import webhook_event_adapter
+from service.queue.enqueue import enqueue
 from service.redis_client import connect
 from tests.support.webhooks import signed, tool_call_payload
 
@@ -279,7 +279,7 @@ def run(d: Deployment) -> Section:
 
 NEEDLES = {
     "hume_webhook (service/webhooks.py": "the endpoint on the event loop (without dispatch)",
-    "dispatch (service/dispatch.py": "dispatch() in a worker thread",
+    "enqueue (service/queue/enqueue.py": "dispatch() in a worker thread",
     "Queue.enqueue_call (rq/queue.py": "of which RQ enqueue (Job build, serialize)",
     "redis/connection.py": "redis-py connection I/O, command packing, reply parsing",
     "WorkerThread.run (anyio": "anyio worker threads (dispatch and the hop)",
@@ -338,7 +338,7 @@ def step_costs(d: Deployment, count: int = 2000) -> dict[str, float]:
         timed("verify", lambda body, headers: verify(body, headers, [SIGNING_KEY], 180))
         timed("json + validate", lambda body, headers: webhook_event_adapter.validate_python(json.loads(body)))
         events = iter([webhook_event_adapter.validate_python(json.loads(body)) for body, _ in requests])
-        timed("dispatch", lambda body, headers: dispatch(redis, next(events), 86400))
+        timed("dispatch", lambda body, headers: enqueue(redis, next(events), 86400))
         timed("redis ping", lambda body, headers: redis.ping())
     finally:
         redis.close()

@@ -1,7 +1,7 @@
 """Benchmark 3, worker throughput: N queued tool calls drained by one worker process (pool size 1).
 
 Ours: N no-op tool calls queued on `evi-tools` exactly as the web process queues them
-(`service.dispatch.dispatch`, claim and job in one transaction), before the worker starts; then
+(`service.queue.enqueue.enqueue`, claim and job in one transaction), before the worker starts; then
 `evi-toolhost worker --pool-size 1` runs them all, each answered at the simulator's control plane.
 Baseline: the same command (same pool, same worker class, same JSON serializer) draining N trivial RQ
 jobs (`bench.jobs.noop`, with the same event as argument and the same job options): RQ's own floor.
@@ -35,14 +35,9 @@ from bench.harness import (
     tree_cpu_seconds,
     wait_until,
 )
-from service.dispatch import (
-    JOB_FAILURE_TTL_SECONDS,
-    JOB_RESULT_TTL_SECONDS,
-    TOOL_JOB_TIMEOUT_SECONDS,
-    TOOLS_QUEUE,
-    dispatch,
-)
 from service.evi.webhooks import WebhookEventToolCall
+from service.queue.contract import JOB_FAILURE_TTL_SECONDS, JOB_RESULT_TTL_SECONDS, JOB_TIMEOUT_SECONDS, TOOLS_QUEUE
+from service.queue.enqueue import enqueue
 from tests.support.webhooks import tool_call_payload
 
 N = 2000
@@ -61,7 +56,7 @@ def _events(chat_id: str, prefix: str, count: int) -> list[WebhookEventToolCall]
 def _queue_ours(d: Deployment, events: list[WebhookEventToolCall]) -> list[str]:
     ids = []
     for event in events:
-        outcome = dispatch(d.redis, event, 24 * 3600)
+        outcome = enqueue(d.redis, event, 24 * 3600)
         if outcome.status != "queued":
             raise BenchError(f"dispatch did not queue {outcome.job_id}: {outcome.status}")
         ids.append(outcome.job_id)
@@ -76,7 +71,7 @@ def _queue_baseline(d: Deployment, events: list[WebhookEventToolCall]) -> list[s
             "bench.jobs.noop",
             args=(event.model_dump(mode="json"),),
             job_id=f"noop-{i:06d}",
-            timeout=TOOL_JOB_TIMEOUT_SECONDS,
+            timeout=JOB_TIMEOUT_SECONDS,
             result_ttl=JOB_RESULT_TTL_SECONDS,
             failure_ttl=JOB_FAILURE_TTL_SECONDS,
             description=f"noop {i}",

@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.dispatch import dispatch
 from service.evi.signing import SignatureError, verify
 from service.evi.webhooks import KNOWN_EVENT_NAMES, webhook_event_adapter
+from service.queue.enqueue import enqueue
 from service.responses import error_response
 from service.settings import Settings
 
@@ -86,7 +86,7 @@ async def hume_webhook(request: Request) -> Response:
     except ValidationError as exc:
         return invalid_payload(describe_validation_error(exc, str(event_name)))
     try:
-        outcome = await run_in_threadpool(dispatch, redis, event, settings.claim_ttl_seconds)
+        outcome = await run_in_threadpool(enqueue, redis, event, settings.claim_ttl_seconds)
     except RedisError as exc:
         log.error("webhook not queued, Redis unavailable: %s", type(exc).__name__)
         return error_response(

@@ -8,7 +8,7 @@ import fakeredis
 import pytest
 from redis import Redis
 
-from service.embedded_redis import EmbeddedRedis
+from evi_toolhost.embedded_redis import EmbeddedRedis
 from service.settings import Settings
 
 TEST_API_KEY = "test-api-key-not-a-real-one"

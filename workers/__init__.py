@@ -8,9 +8,9 @@ async def get_weather(city: str, ctx: ToolContext) -> dict[str, object]:
     ...
 """
 
-from workers.context import ChatContext, ToolContext
-from workers.errors import ToolError
-from workers.registry import on_chat_ended, on_chat_started, tool
+from workers.handlers.context import ChatContext, ToolContext
+from workers.handlers.errors import ToolError
+from workers.handlers.registry import on_chat_ended, on_chat_started, tool
 from workers.transcripts import TranscriptLine
 
 __all__ = [

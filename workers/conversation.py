@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from workers import keys
+from service.queue import contract
 from workers.transcripts import TranscriptLine
 
 MAX_LINES = 200
@@ -27,11 +27,11 @@ def line_from_socket(message: dict[str, Any], at_ms: int) -> TranscriptLine | No
 
 async def reset(redis: Redis, chat_id: str) -> None:
     """Forget what was kept: the socket replays the whole chat on every (re)connect."""
-    await redis.delete(keys.conversation(chat_id))
+    await redis.delete(contract.conversation(chat_id))
 
 
 async def append(redis: Redis, chat_id: str, line: TranscriptLine, ttl_seconds: int) -> None:
-    key = keys.conversation(chat_id)
+    key = contract.conversation(chat_id)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.rpush(key, json.dumps(line.to_dict()))
         pipe.ltrim(key, -MAX_LINES, -1)
@@ -40,4 +40,4 @@ async def append(redis: Redis, chat_id: str, line: TranscriptLine, ttl_seconds: 
 
 
 async def read(redis: Redis, chat_id: str) -> list[TranscriptLine]:
-    return [TranscriptLine(**json.loads(raw)) for raw in await redis.lrange(keys.conversation(chat_id), 0, -1)]
+    return [TranscriptLine(**json.loads(raw)) for raw in await redis.lrange(contract.conversation(chat_id), 0, -1)]

@@ -1,10 +1,10 @@
-"""The RQ job functions. The web tier enqueues the first three by path (`service.dispatch.JOB_FUNCTIONS`),
+"""The RQ job functions. The web tier enqueues the first three by path (`service.queue.enqueue.JOB_FUNCTIONS`),
 each with one argument: the webhook event as JSON-mode dict.
 
 A tool call, once picked up:
 1. claims the run (`SET evi:run:{id} NX`) and, in the same transaction, schedules a guard job on RQ's
    scheduler for just after the deadline: if this worker dies mid-call, the guard answers `timeout`;
-2. runs the handler through `workers.execution` on the process's persistent event loop;
+2. runs the handler through `workers.handlers.execution` on the process's persistent event loop;
 3. claims the answer (`SET evi:answered:{id} NX`) and only then delivers it, so however often the job
    runs (webhook redelivery, the relay seeing the call too, an RQ requeue) the handler runs at most once
    and EVI gets at most one answer;
@@ -25,16 +25,18 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
-from service.dispatch import TOOLS_QUEUE, job_id
 from service.evi.control_plane import Undeliverable
 from service.evi.messages import ToolCallMessage
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted, WebhookEventToolCall
-from workers import conversation, keys, lifecycle
-from workers.context import ToolContext
-from workers.delivery import deliver
-from workers.execution import Answer, compute_deadline, execute, timeout_answer
+from service.queue import contract
+from service.queue.contract import TOOLS_QUEUE
+from service.queue.enqueue import job_id
+from workers import conversation, lifecycle
+from workers.delivery.router import deliver
+from workers.handlers.context import ToolContext
+from workers.handlers.execution import Answer, compute_deadline, execute, timeout_answer
+from workers.handlers.registry import RegisteredTool
 from workers.records import CallStatus, now_ms, update_call
-from workers.registry import RegisteredTool
 from workers.runtime import Runtime, get_runtime
 from workers.transcripts import TranscriptLine
 
@@ -98,7 +100,7 @@ def answer_abandoned_tool_call(event: dict[str, Any], deadline: float) -> str:
     """The guard: scheduled for just after the deadline, answers `timeout` unless the call was answered."""
     runtime = get_runtime()
     tool_call, call = _parse(event)
-    if runtime.redis.exists(keys.answered(call.tool_call_id)):
+    if runtime.redis.exists(contract.answered(call.tool_call_id)):
         return "already answered"
     log.warning("tool call %s (%s): no answer by its deadline; its worker is gone", call.tool_call_id, call.name)
     message = timeout_answer(
@@ -148,7 +150,7 @@ def _claim_run(runtime: Runtime, tool_call: WebhookEventToolCall, event: dict[st
     fire_at = datetime.fromtimestamp(math.ceil(deadline) + GUARD_MARGIN_SECONDS, tz=UTC)
     with runtime.redis.pipeline(transaction=True) as pipe:
         pipe.set(
-            keys.run_claim(call.tool_call_id),
+            contract.run_claim(call.tool_call_id),
             _current_job_id() or "run",
             nx=True,
             ex=runtime.settings.claim_ttl_seconds,
@@ -217,7 +219,7 @@ def _answer(
                 tool_call.chat_id,
                 message,
                 deadline=deadline + settings.delivery_grace_seconds,
-                claim_key=keys.answered(call.tool_call_id),
+                claim_key=contract.answered(call.tool_call_id),
             )
         )
         if delivery.transport is None:

@@ -18,12 +18,12 @@ from typing import Any
 from service.evi.chats import fetch_chat_events
 from service.evi.messages import PublishMessage
 from service.evi.webhooks import WebhookEventBase, WebhookEventChatEnded, WebhookEventChatStarted
-from workers import keys
-from workers.context import ChatContext
-from workers.delivery import deliver
-from workers.execution import HANDLER_EXECUTOR
+from service.queue import contract
+from workers.delivery.router import deliver
+from workers.handlers.context import ChatContext
+from workers.handlers.execution import HANDLER_EXECUTOR
+from workers.handlers.registry import Hook
 from workers.records import ChatStatus, now_ms, update_chat
-from workers.registry import Hook
 from workers.relay.chats import announce_chat, retire_chat
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine, transcript_from_events
@@ -90,7 +90,7 @@ def chat_ended(runtime: Runtime, event: WebhookEventChatEnded) -> int:
             raise
         transcript = transcript_from_events(events)
         runtime.redis.set(
-            keys.transcript(event.chat_id),
+            contract.transcript(event.chat_id),
             json.dumps([line.to_dict() for line in transcript]),
             ex=settings.record_ttl_seconds,
         )

@@ -1,7 +1,7 @@
 """Call and chat records: what happened to each tool call and chat, kept in Redis hashes with a TTL.
 
 Times are epoch milliseconds. A record is for operators and tests to read; nothing decides on it
-(the claims in `workers.keys` do that).
+(the claims in `service.queue.contract` do that).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from enum import StrEnum
 from redis import Redis
 from redis.client import Pipeline
 
-from workers import keys
+from service.queue import contract
 
 
 class CallStatus(StrEnum):
@@ -49,7 +49,7 @@ def _clean(fields: Fields) -> dict[str, str | int | float]:
 def update_call(
     redis: Redis | Pipeline, tool_call_id: str, ttl_seconds: int, **fields: str | int | float | None
 ) -> None:
-    key = keys.call_record(tool_call_id)
+    key = contract.call_record(tool_call_id)
     values = _clean(fields)
     if isinstance(redis, Pipeline):
         redis.hset(key, mapping=values)  # type: ignore[arg-type]
@@ -65,7 +65,7 @@ def update_chat(
     redis: Redis, chat_id: str, ttl_seconds: int, fields: Fields, *, only_if_missing: Fields | None = None
 ) -> None:
     """Set `fields`, and `only_if_missing` where the record has no value yet (out-of-order events)."""
-    key = keys.chat_record(chat_id)
+    key = contract.chat_record(chat_id)
     with redis.pipeline(transaction=True) as pipe:
         values = _clean(fields)
         if values:
@@ -82,8 +82,8 @@ def read(redis: Redis, key: str) -> dict[str, str]:
 
 
 def read_call(redis: Redis, tool_call_id: str) -> dict[str, str]:
-    return read(redis, keys.call_record(tool_call_id))
+    return read(redis, contract.call_record(tool_call_id))
 
 
 def read_chat(redis: Redis, chat_id: str) -> dict[str, str]:
-    return read(redis, keys.chat_record(chat_id))
+    return read(redis, contract.chat_record(chat_id))

@@ -26,8 +26,8 @@ from redis.asyncio import Redis as AsyncRedis
 from service.evi.control_plane import ControlPlane, HttpControlPlane, make_http_client, shared_ssl_context
 from service.redis_client import connect
 from service.settings import Settings, load_settings
-from workers.execution import DaemonThreadExecutor
-from workers.registry import Registry, default_registry
+from workers.handlers.execution import DaemonThreadExecutor
+from workers.handlers.registry import Registry, default_registry
 
 log = logging.getLogger("evi_toolhost.runtime")
 
@@ -125,7 +125,7 @@ def get_runtime() -> Runtime:
         return runtime
     with _runtime_lock:  # two job threads may get here first at the same time: one runtime for both
         if _runtime is None or _runtime.pid != os.getpid():
-            from workers.discovery import discover
+            from workers.handlers.discovery import discover
 
             settings = load_settings()
             discover(settings.tool_modules)

@@ -22,9 +22,9 @@ from typing import Any
 
 from service.evi.control_plane import RecordingControlPlane
 from service.evi.messages import PublishMessage, ToolCallMessage, ToolErrorMessage, ToolResponseMessage, ToolType
-from workers.context import ToolContext
-from workers.execution import execute
-from workers.registry import RegisteredTool, Registry, default_registry
+from workers.handlers.context import ToolContext
+from workers.handlers.execution import execute
+from workers.handlers.registry import RegisteredTool, Registry, default_registry
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 

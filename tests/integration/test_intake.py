@@ -11,8 +11,8 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from service.dispatch import TOOLS_QUEUE
-from service.embedded_redis import EmbeddedRedis
+from evi_toolhost.embedded_redis import EmbeddedRedis
+from service.queue.contract import TOOLS_QUEUE
 from tests.conftest import TEST_SIGNING_KEY
 from tests.support.servers import ServiceProcess, service_env, web_process
 from tests.support.webhooks import signed, tool_call_payload

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from service.embedded_redis import free_port
+from evi_toolhost.embedded_redis import free_port
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
@@ -69,7 +69,7 @@ class ServiceProcess:
     def __init__(
         self, args: Sequence[str], env: Mapping[str, str], ready_url: str | None = None, url: str = ""
     ) -> None:
-        self.args = [sys.executable, "-m", "service.cli", *args]
+        self.args = [sys.executable, "-m", "evi_toolhost", *args]
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.ready_url = ready_url
         self.url = url

@@ -11,7 +11,7 @@ from redis import Redis
 
 from service.evi.control_plane import RecordingControlPlane
 from tests.conftest import make_settings
-from workers.registry import Registry
+from workers.handlers.registry import Registry
 from workers.runtime import Runtime, use_runtime
 
 

@@ -15,15 +15,15 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import WorkerStatus
 
-import workers.discovery
+import workers.handlers.discovery
 import workers.runtime
 from service.evi.control_plane import RecordingControlPlane
 from service.evi.messages import AssistantInput
 from tests.conftest import make_settings
 from tests.support.webhooks import tool_call_payload
 from workers import ToolContext
+from workers.handlers.registry import Registry
 from workers.jobs import run_tool_call
-from workers.registry import Registry
 from workers.runtime import Runtime, close_runtime, get_runtime
 from workers.slots import JobSlots
 from workers.worker import NoDeathPenalty, ToolhostWorker
@@ -193,7 +193,7 @@ def test_first_get_runtime_from_two_threads_at_once_makes_one(
     monkeypatch.setattr(workers.runtime, "_runtime", None)
     monkeypatch.setattr(workers.runtime, "load_settings", make_settings)
     monkeypatch.setattr(workers.runtime, "connect", lambda url: fake_redis)
-    monkeypatch.setattr(workers.discovery, "discover", lambda modules: None)
+    monkeypatch.setattr(workers.handlers.discovery, "discover", lambda modules: None)
     made: list[Runtime] = []
     real_init = Runtime.__init__
 

@@ -17,12 +17,14 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
-from service.dispatch import TOOLS_QUEUE
 from service.evi.control_plane import RecordingControlPlane, Undeliverable
 from service.evi.messages import AssistantInput, PublishMessage, SessionSettings
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted, WebhookEventToolCall
+from service.queue import contract
+from service.queue.contract import TOOLS_QUEUE
 from tests.support.webhooks import chat_ended_payload, chat_started_payload, tool_call_payload
-from workers import ChatContext, ToolContext, TranscriptLine, keys
+from workers import ChatContext, ToolContext, TranscriptLine
+from workers.handlers.registry import Registry
 from workers.jobs import (
     GUARD_JOB_TIMEOUT_SECONDS,
     _claim_run,
@@ -34,7 +36,6 @@ from workers.jobs import (
 )
 from workers.lifecycle import HookFailed
 from workers.records import read_call, read_chat
-from workers.registry import Registry
 from workers.runtime import Runtime
 
 
@@ -79,7 +80,7 @@ def test_tool_call_is_answered_and_recorded(
         int(record[k]) for k in ("received_ms", "started_ms", "finished_ms", "answered_ms")
     )
     assert received == event["timestamp"] <= started <= finished <= answered
-    assert 0 < fake_redis.ttl(keys.call_record(tool_call_id)) <= runtime.settings.record_ttl_seconds
+    assert 0 < fake_redis.ttl(contract.call_record(tool_call_id)) <= runtime.settings.record_ttl_seconds
     assert scheduled_guards(fake_redis) == []  # the guard is cancelled once answered
 
 
@@ -108,7 +109,7 @@ def test_an_answer_is_never_sent_twice(
 ) -> None:
     event = tool_call_payload("get_weather", {"city": "Rome"})
     tool_call_id = event["tool_call_message"]["tool_call_id"]
-    fake_redis.set(keys.answered(tool_call_id), "tool_error")  # e.g. the guard answered already
+    fake_redis.set(contract.answered(tool_call_id), "tool_error")  # e.g. the guard answered already
     assert run_tool_call(event) == "duplicate"
     assert control_plane.sent == []
 
@@ -177,7 +178,7 @@ def test_guard_answers_timeout_when_the_worker_died(
 ) -> None:
     event = tool_call_payload("get_weather", {"city": "Rome"})
     tool_call_id = event["tool_call_message"]["tool_call_id"]
-    fake_redis.set(keys.run_claim(tool_call_id), "a-worker-that-was-killed")
+    fake_redis.set(contract.run_claim(tool_call_id), "a-worker-that-was-killed")
     assert answer_abandoned_tool_call(event, time.time() - 1) == "timeout"
     (sent,) = control_plane.messages()
     assert (sent.type, sent.code) == ("tool_error", "timeout")  # type: ignore[union-attr]
@@ -268,7 +269,7 @@ def test_chat_started_records_the_chat_and_runs_hooks(
     record = read_chat(fake_redis, "chat-7")
     assert (record["status"], record["chat_group_id"], record["config_id"]) == ("active", "group-1", "config-1")
     assert int(record["start_time_ms"]) > 0
-    assert 0 < fake_redis.ttl(keys.chat_record("chat-7")) <= runtime.settings.record_ttl_seconds
+    assert 0 < fake_redis.ttl(contract.chat_record("chat-7")) <= runtime.settings.record_ttl_seconds
 
 
 def test_chat_ended_fetches_every_page_and_hands_the_transcript_in_order(
@@ -287,7 +288,7 @@ def test_chat_ended_fetches_every_page_and_hands_the_transcript_in_order(
     assert [line.text for line in lines[:4]] == ["question 0", "answer 0", "question 1", "answer 1"]
     assert [line.role for line in lines[-2:]] == ["user", "assistant"]
     assert lines[-1].text == "answer 59"
-    stored = json.loads(fake_redis.get(keys.transcript("chat-1")) or b"[]")
+    stored = json.loads(fake_redis.get(contract.transcript("chat-1")) or b"[]")
     assert stored[0] == {"role": "user", "text": "question 0", "timestamp_ms": 1_795_000_001_000}
     record = read_chat(fake_redis, "chat-1")
     assert (record["status"], record["end_reason"], record["duration_seconds"]) == ("ended", "USER_ENDED", "42")
@@ -309,7 +310,7 @@ def test_transcripts_can_be_turned_off(
     make_runtime(transcripts_enabled=False)  # any HTTP request would fail the test
     run_chat_ended(chat_ended_payload("chat-3"))
     assert got == [[]]
-    assert fake_redis.get(keys.transcript("chat-3")) is None
+    assert fake_redis.get(contract.transcript("chat-3")) is None
 
 
 def test_a_failing_hook_does_not_stop_the_others_and_fails_the_job(

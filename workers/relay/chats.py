@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from redis import Redis
 
-from workers import keys
+from service.queue import contract
 
 
 def announce_chat(redis: Redis, chat_id: str, start_ms: int) -> None:
     """A chat started: relays should hold a socket for it (one of them wakes up at once)."""
     with redis.pipeline(transaction=False) as pipe:
-        pipe.zadd(keys.ACTIVE_CHATS, {chat_id: start_ms})
-        pipe.publish(keys.NEW_CHAT_CHANNEL, chat_id)
+        pipe.zadd(contract.ACTIVE_CHATS, {chat_id: start_ms})
+        pipe.publish(contract.NEW_CHAT_CHANNEL, chat_id)
         pipe.execute()
 
 
 def retire_chat(redis: Redis, chat_id: str) -> None:
     """A chat ended: no relay should (re)connect to it."""
-    redis.zrem(keys.ACTIVE_CHATS, chat_id)
+    redis.zrem(contract.ACTIVE_CHATS, chat_id)

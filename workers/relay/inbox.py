@@ -18,8 +18,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from service.queue import contract
 from service.redis_text import text
-from workers import keys
 
 ACK_TTL_SECONDS = 30
 
@@ -64,14 +64,14 @@ async def ask_relay(redis: Redis, relay_id: str, request: SendRequest, wait_seco
     Push and wait go in one round trip: a pipeline whose second command blocks until the reply.
     """
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.lpush(keys.relay_inbox(relay_id), json.dumps(asdict(request)))
-        pipe.blpop([keys.relay_ack(request.request_id)], timeout=wait_seconds)
+        pipe.lpush(contract.relay_inbox(relay_id), json.dumps(asdict(request)))
+        pipe.blpop([contract.relay_ack(request.request_id)], timeout=wait_seconds)
         _, reply = await pipe.execute()
     return _reply(reply)
 
 
 async def wait_reply(redis: Redis, request_id: str, wait_seconds: float) -> SocketReply | None:
-    return _reply(await redis.blpop([keys.relay_ack(request_id)], timeout=wait_seconds))
+    return _reply(await redis.blpop([contract.relay_ack(request_id)], timeout=wait_seconds))
 
 
 def _reply(popped: Any) -> SocketReply | None:
@@ -83,7 +83,7 @@ Handler = Callable[[SendRequest], Awaitable[SocketReply]]
 
 async def serve_one(redis: Redis, relay_id: str, handle: Handler, poll_seconds: float = 1.0) -> bool:
     """Take one request off the inbox (waiting up to `poll_seconds`), handle it and reply."""
-    item = await redis.blpop([keys.relay_inbox(relay_id)], timeout=poll_seconds)
+    item = await redis.blpop([contract.relay_inbox(relay_id)], timeout=poll_seconds)
     if item is None:
         return False
     request = SendRequest(**json.loads(item[1]))
@@ -92,7 +92,7 @@ async def serve_one(redis: Redis, relay_id: str, handle: Handler, poll_seconds: 
     else:
         reply = await handle(request)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.lpush(keys.relay_ack(request.request_id), reply.value)
-        pipe.expire(keys.relay_ack(request.request_id), ACK_TTL_SECONDS)
+        pipe.lpush(contract.relay_ack(request.request_id), reply.value)
+        pipe.expire(contract.relay_ack(request.request_id), ACK_TTL_SECONDS)
         await pipe.execute()
     return True

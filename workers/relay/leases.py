@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from service.queue import contract
 from service.redis_text import text
-from workers import keys
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
@@ -26,13 +26,13 @@ class Leases:
         self._release = redis.register_script(_RELEASE)
 
     async def acquire(self, chat_id: str) -> bool:
-        return bool(await self.redis.set(keys.lease(chat_id), self.relay_id, nx=True, px=self.lease_ms))
+        return bool(await self.redis.set(contract.lease(chat_id), self.relay_id, nx=True, px=self.lease_ms))
 
     async def renew(self, chat_id: str) -> bool:
-        return bool(await self._renew(keys=[keys.lease(chat_id)], args=[self.relay_id, self.lease_ms]))
+        return bool(await self._renew(keys=[contract.lease(chat_id)], args=[self.relay_id, self.lease_ms]))
 
     async def release(self, chat_id: str) -> None:
-        await self._release(keys=[keys.lease(chat_id)], args=[self.relay_id])
+        await self._release(keys=[contract.lease(chat_id)], args=[self.relay_id])
 
     async def owner(self, chat_id: str) -> str | None:
-        return text(await self.redis.get(keys.lease(chat_id)))
+        return text(await self.redis.get(contract.lease(chat_id)))

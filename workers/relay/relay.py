@@ -22,12 +22,13 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service.dispatch import dispatch
 from service.evi.messages import ToolCallMessage
 from service.evi.webhooks import WebhookEventToolCall
+from service.queue import contract
+from service.queue.enqueue import enqueue
 from service.redis_text import text
 from service.settings import Settings
-from workers import conversation, keys
+from workers import conversation
 from workers.relay.chat_socket import ChatSocket, SocketState
 from workers.relay.inbox import SendRequest, SocketReply, serve_one
 from workers.relay.leases import Leases
@@ -94,13 +95,13 @@ class Relay:
         with contextlib.suppress(RedisError):
             for chat_id in chats:
                 await self.leases.release(chat_id)
-            await self.redis.delete(keys.relay_alive(self.relay_id))
+            await self.redis.delete(contract.relay_alive(self.relay_id))
         log.info("relay %s stopped; released %d chats", self.relay_id, len(chats))
 
     async def _heartbeat_loop(self) -> None:
         while True:
             try:
-                await self.redis.set(keys.relay_alive(self.relay_id), now_ms(), px=self.lease_ms)
+                await self.redis.set(contract.relay_alive(self.relay_id), now_ms(), px=self.lease_ms)
                 for chat_id in list(self.tasks):
                     if not await self.leases.renew(chat_id):
                         log.warning("relay %s lost the lease of chat %s", self.relay_id, chat_id)
@@ -123,7 +124,7 @@ class Relay:
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(keys.NEW_CHAT_CHANNEL)
+                    await pubsub.subscribe(contract.NEW_CHAT_CHANNEL)
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             self._wake.set()
@@ -139,11 +140,11 @@ class Relay:
                 await asyncio.sleep(0.5)
 
     async def scan_once(self) -> None:
-        active = {str(text(c)) for c in await self.redis.zrange(keys.ACTIVE_CHATS, 0, -1)}
+        active = {str(text(c)) for c in await self.redis.zrange(contract.ACTIVE_CHATS, 0, -1)}
         for chat_id in [c for c in self.tasks if c not in active]:
             self._drop(chat_id)
             await self.leases.release(chat_id)
-        relays = max(1, len([k async for k in self.redis.scan_iter(match=keys.RELAY_ALIVE_PATTERN, count=1000)]))
+        relays = max(1, len([k async for k in self.redis.scan_iter(match=contract.RELAY_ALIVE_PATTERN, count=1000)]))
         share = math.ceil(len(active) / relays)
         if len(self.tasks) > share + 1:
             surplus = next(iter(self.tasks))
@@ -176,7 +177,7 @@ class Relay:
             self.tasks.pop(chat.chat_id, None)
             self.metadata.pop(chat.chat_id, None)
         with contextlib.suppress(RedisError):
-            await self.redis.zrem(keys.ACTIVE_CHATS, chat.chat_id)
+            await self.redis.zrem(contract.ACTIVE_CHATS, chat.chat_id)
             await self.leases.release(chat.chat_id)
 
     def _drop(self, chat_id: str) -> None:
@@ -187,12 +188,12 @@ class Relay:
 
     async def _still_wanted(self, chat_id: str) -> bool:
         held = await self.leases.owner(chat_id) == self.relay_id
-        return held and await self.redis.zscore(keys.ACTIVE_CHATS, chat_id) is not None
+        return held and await self.redis.zscore(contract.ACTIVE_CHATS, chat_id) is not None
 
     async def on_state(self, chat: ChatSocket, state: SocketState) -> None:
         if state is SocketState.OPEN:
             await conversation.reset(self.redis, chat.chat_id)
-        key = keys.socket_state(chat.chat_id)
+        key = contract.socket_state(chat.chat_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(
                 key,
@@ -225,7 +226,7 @@ class Relay:
         except ValueError as exc:
             log.warning("chat %s: a tool_call on the socket was not valid: %s", chat_id, exc)
             return
-        outcome = await asyncio.to_thread(dispatch, self.sync_redis, event, self.settings.claim_ttl_seconds)
+        outcome = await asyncio.to_thread(enqueue, self.sync_redis, event, self.settings.claim_ttl_seconds)
         call_id = event.tool_call_message.tool_call_id
         log.info("chat %s: tool call %s seen on the socket: %s", chat_id, call_id, outcome.status)
 
@@ -243,7 +244,7 @@ class Relay:
         except ConnectionError:
             await self.redis.delete(request.claim_key)
             return SocketReply.NO_SOCKET
-        self._background(self.redis.hincrby(keys.socket_state(request.chat_id), "sent", 1))
+        self._background(self.redis.hincrby(contract.socket_state(request.chat_id), "sent", 1))
         return SocketReply.SENT
 
     def _background(self, work: Awaitable[object]) -> None:

@@ -1,0 +1,108 @@
+"""`evi-toolhost tools sync [--dry-run] [--tools MODULE ...]`: create and version Hume's tools from the
+registered handlers, then print one row per tool (tool, id, version, action).
+
+Handler modules are `--tools` plus `TOOL_MODULES` plus the `evi_toolhost.tools` entry points. Exit codes:
+0 done, 1 Hume refused or Hume's state does not allow it (one line on stderr), 2 bad setup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from evi_toolhost.sync.toolsync import SyncError, ToolOutcome, ToolPlan, format_change, sync_tools
+from service.evi.management import HumeApiError, HumeManagementClient
+from service.settings import Settings, load_settings
+from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
+from workers.handlers.registry import RegisteredTool, default_registry
+
+PROG = "evi-toolhost"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="tools_action", required=True, metavar="ACTION")
+    sync = actions.add_parser(
+        "sync",
+        help="create missing tools at Hume, version the changed ones",
+        description="Create each registered tool at Hume if missing, add a version when its parameters, "
+        "description or fallback changed, and leave it alone otherwise.",
+    )
+    add_common_arguments(sync)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="show what would change, field by field; change nothing")
+    parser.add_argument(
+        "--tools",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="MODULE",
+        help="handler module to import (repeatable; added to TOOL_MODULES)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    tools = load_tools(settings, args.tools)
+    if isinstance(tools, int):
+        return tools
+    try:
+        with open_client(settings) as client:
+            plans, outcomes = sync_tools(client, tools, dry_run=args.dry_run)
+    except (HumeApiError, SyncError) as exc:
+        return fail(str(exc))
+    print_changes(plans)
+    print_table(outcomes)
+    if args.dry_run:
+        print("dry run: nothing was changed at Hume")
+    return 0
+
+
+def load_tools(settings: Settings, extra_modules: Sequence[str]) -> list[RegisteredTool] | int:
+    """Import the handler modules and return the registered tools, or an exit code after saying why not."""
+    modules = list(dict.fromkeys([*settings.tool_modules, *extra_modules]))
+    # Like uvicorn and rq, find modules in the working directory even when run as an installed script.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        discover(modules)
+    except DiscoveryError as exc:
+        return fail(str(exc), code=2)
+    tools = default_registry.tools()
+    if not tools:
+        return fail(
+            f"no tools registered: name handler modules with --tools, TOOL_MODULES or {ENTRY_POINT_GROUP}", code=2
+        )
+    return tools
+
+
+def open_client(settings: Settings) -> HumeManagementClient:
+    return HumeManagementClient(settings.hume_api_base_url, settings.hume_api_key.get_secret_value())
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def print_changes(plans: Sequence[ToolPlan]) -> None:
+    for plan in plans:
+        if plan.current is None:
+            print(f"{plan.desired.name}: new tool")
+        elif plan.action == "update":
+            print(f"{plan.desired.name}: changed since version {plan.current.version}")
+        else:
+            continue
+        for change in plan.changes:
+            print(f"  {format_change(change)}")
+
+
+def print_table(outcomes: Sequence[ToolOutcome]) -> None:
+    rows = [("tool", "id", "version", "action")]
+    rows += [(o.name, o.id or "-", "-" if o.version is None else str(o.version), o.action) for o in outcomes]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])

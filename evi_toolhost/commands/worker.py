@@ -1,0 +1,92 @@
+"""`evi-toolhost worker [--pool-size N] [--burst]`: run tool calls and lifecycle jobs from the RQ queues.
+
+Imports the handler modules first (a module that fails stops start-up with one line and exit code 2), then
+runs RQ's `WorkerPool` (`workers.pool`): N forked `SimpleWorker` processes listening to `evi-tools` before
+`evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die, and RQ's scheduler.
+SIGTERM or SIGINT to this process is a warm shutdown: running jobs finish, then every process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from service.logs import configure_logging
+from service.queue.contract import EVENTS_QUEUE, TOOLS_QUEUE
+from service.redis_client import connect
+from service.settings import load_settings
+from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
+from workers.handlers.registry import HOOK_ARGUMENTS, Registry, default_registry
+from workers.pool import ToolhostPool
+
+log = logging.getLogger("evi_toolhost.worker")
+QUEUES = [TOOLS_QUEUE, EVENTS_QUEUE]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="worker processes, each running up to WORKER_CONCURRENCY jobs at once (default: WORKER_POOL_SIZE, 4)",
+    )
+    parser.add_argument("--burst", action="store_true", help="quit once the queues are empty")
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging()
+    settings = load_settings()
+    size = args.pool_size if args.pool_size is not None else settings.worker_pool_size
+    if size < 1:
+        print("evi-toolhost worker: --pool-size must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        discover(settings.tool_modules)
+    except DiscoveryError as exc:
+        print(f"evi-toolhost worker: {exc}", file=sys.stderr)
+        return 2
+    log_registry(default_registry, settings.tool_timeout_seconds)
+    redis = connect(settings.redis_url)
+    try:
+        redis.ping()
+    except RedisError as exc:
+        print(f"evi-toolhost worker: Redis at {_where(redis)} does not answer ({type(exc).__name__})", file=sys.stderr)
+        return 2
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    log.info(
+        "worker: %d process(es) of %d job(s) at once on Redis %s, queues %s",
+        size,
+        settings.worker_concurrency,
+        _where(redis),
+        ", ".join(QUEUES),
+    )
+    pool = ToolhostPool(QUEUES, connection=redis, num_workers=size)
+    try:
+        pool.start(burst=args.burst, logging_level=level)
+    finally:
+        pool.stop_scheduler()
+    return 0
+
+
+def log_registry(registry: Registry, default_timeout: float) -> None:
+    tools = registry.tools()
+    if not tools:
+        log.warning("no tools registered: set TOOL_MODULES or add %s entry points", ENTRY_POINT_GROUP)
+    for tool in tools:
+        timeout = tool.timeout if tool.timeout is not None else default_timeout
+        kind = "async" if tool.is_async else "sync"
+        log.info("tool %s (%s, timeout %g s) from %s", tool.name, kind, timeout, tool.origin)
+    for kind in HOOK_ARGUMENTS:
+        for hook in registry.hooks(kind):
+            log.info("%s hook %s", kind, hook.name)
+
+
+def _where(redis: Redis) -> str:
+    """Host, port and db of the connection: never the URL, which may carry a password."""
+    kwargs = redis.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"

@@ -1,0 +1,135 @@
+"""The queue contract between the web tier and the worker tier, in one place: the RQ queue names, the job
+functions the web tier enqueues by path, the job options, and every Redis key either tier reads or writes.
+
+Changing a name here changes it for both tiers at once; a running deployment must be drained first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+PREFIX = "evi"
+
+# --- RQ queues and jobs -------------------------------------------------------------------------------
+
+TOOLS_QUEUE = "evi-tools"
+"""Tool calls: read first by every worker, so a slow lifecycle job never delays a call."""
+EVENTS_QUEUE = "evi-events"
+"""Chat lifecycle (`chat_started`, `chat_ended`)."""
+WORKER_QUEUES = (TOOLS_QUEUE, EVENTS_QUEUE)
+
+JOB_FUNCTIONS = {
+    "tool_call": "workers.jobs.run_tool_call",
+    "chat_started": "workers.jobs.run_chat_started",
+    "chat_ended": "workers.jobs.run_chat_ended",
+}
+"""Each webhook event's job, by import path: the web tier never imports the worker tier."""
+
+JOB_RESULT_TTL_SECONDS = 600
+JOB_FAILURE_TTL_SECONDS = 7 * 24 * 3600
+JOB_TIMEOUT_SECONDS = 600
+"""RQ's own job timeout: far above any tool deadline, which the job enforces itself."""
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def job_id(event_name: str, delivery_id: str) -> str:
+    """The RQ job id of an event (RQ accepts only [A-Za-z0-9_-] in ids: others are hashed)."""
+    ident = delivery_id if _SAFE_ID.match(delivery_id) else hashlib.sha256(delivery_id.encode()).hexdigest()[:40]
+    return f"{event_name}-{ident}"
+
+
+# --- claims: who may do a thing once --------------------------------------------------------------------
+
+
+def delivery_claim(event_name: str, delivery_id: str) -> str:
+    """`SET NX` by the intake (webhook or relay) that queues an event: each delivery is queued once."""
+    return f"{PREFIX}:claim:{event_name}:{delivery_id}"
+
+
+def run_claim(tool_call_id: str) -> str:
+    """`SET NX` by the job that runs the handler: at most one run per tool call."""
+    return f"{PREFIX}:run:{tool_call_id}"
+
+
+def answered(tool_call_id: str) -> str:
+    """`SET NX` right before an answer is sent: at most one answer per tool call."""
+    return f"{PREFIX}:answered:{tool_call_id}"
+
+
+def sent_claim(request_id: str) -> str:
+    """`SET NX` by whichever path sends a non-answer message (socket or HTTP fallback) first."""
+    return f"{PREFIX}:sent:{request_id}"
+
+
+CLAIMED_BY_HTTP = "http"
+"""The value of a message's claim when a worker sends it by HTTP."""
+
+
+def claimed_by_socket(request_id: str) -> str:
+    """The value of a message's claim when the relay sends it on its socket, for send request `request_id`."""
+    return f"socket:{request_id}"
+
+
+def is_socket_claim(value: str | None) -> bool:
+    return value is not None and value.startswith("socket:")
+
+
+# --- records: what happened, for operators and tests ------------------------------------------------
+
+
+def call_record(tool_call_id: str) -> str:
+    """Hash: what happened to one tool call (status, answer, timestamps)."""
+    return f"{PREFIX}:call:{tool_call_id}"
+
+
+def chat_record(chat_id: str) -> str:
+    """Hash: one chat's ids, times, status and hook failures."""
+    return f"{PREFIX}:chat:{chat_id}"
+
+
+def transcript(chat_id: str) -> str:
+    """String: the chat's transcript as a JSON list of lines, stored when the chat ends."""
+    return f"{PREFIX}:transcript:{chat_id}"
+
+
+def conversation(chat_id: str) -> str:
+    """List: the chat's user and assistant messages seen on the socket, oldest first, capped."""
+    return f"{PREFIX}:conversation:{chat_id}"
+
+
+# --- the live-socket relay ------------------------------------------------------------------------------
+
+ACTIVE_CHATS = f"{PREFIX}:chats:active"
+"""Sorted set: chat id -> start time (ms). Added on chat_started, removed on chat_ended."""
+
+NEW_CHAT_CHANNEL = f"{PREFIX}:relay:new-chat"
+"""Pub/sub: a chat id, published when a chat starts, so relays connect without waiting for a scan."""
+
+RELAY_ALIVE_PATTERN = f"{PREFIX}:relay:alive:*"
+
+
+def lease(chat_id: str) -> str:
+    """String: the id of the relay that holds the chat's socket; expires unless that relay renews it."""
+    return f"{PREFIX}:relay:lease:{chat_id}"
+
+
+def relay_alive(relay_id: str) -> str:
+    """String with a TTL: the relay is running."""
+    return f"{PREFIX}:relay:alive:{relay_id}"
+
+
+def socket_state(chat_id: str) -> str:
+    """Hash: state (connecting|open|reconnecting|socketless|closed), relay, since_ms, connects, sent."""
+    return f"{PREFIX}:relay:socket:{chat_id}"
+
+
+def relay_inbox(relay_id: str) -> str:
+    """List: send requests for the chats this relay holds."""
+    return f"{PREFIX}:relay:inbox:{relay_id}"
+
+
+def relay_ack(request_id: str) -> str:
+    """List: the relay's single reply to one send request."""
+    return f"{PREFIX}:relay:ack:{request_id}"

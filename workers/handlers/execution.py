@@ -1,0 +1,245 @@
+"""Running one tool call: look up the tool → validate its arguments → run it within its deadline → the answer.
+
+Shared by the RQ job and by `workers.testing.call_tool`, so a user's test sees exactly what EVI would.
+Nothing here touches Redis or the network; the caller delivers the answer.
+
+Every outcome maps to one message:
+- a return value → `tool_response` (a str as-is; anything else as JSON text);
+- `ToolError` → `tool_error` with its content and code;
+- unknown tool, invalid arguments, any other exception, the deadline passing → `tool_error` with code
+  `unknown_tool`, `invalid_arguments`, `tool_failed` (content: the tool's fallback), `timeout`.
+`error` (for Hume's logs, never shown to the LLM) names what happened and never carries an exception's
+message or traceback: those go to our logs only, since they may hold secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError, to_json
+
+from service.evi.messages import ErrorLevel, ToolCallMessage, ToolErrorMessage, ToolResponseMessage
+from workers.handlers.context import ToolContext
+from workers.handlers.errors import ErrorCode, ToolError
+from workers.handlers.registry import RegisteredTool, Registry
+from workers.handlers.schema import InvalidArguments
+
+log = logging.getLogger("evi_toolhost.execution")
+
+Status = Literal["answered", "failed", "timeout"]
+CANCEL_GRACE_SECONDS = 0.1
+"""How long a cancelled async handler may take to unwind before we answer without it."""
+
+Answer = ToolResponseMessage | ToolErrorMessage
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class DaemonThreadExecutor(Executor):
+    """Runs each sync handler in a new daemon thread.
+
+    A thread cannot be stopped, so a handler that never returns keeps its thread forever; as a daemon
+    it at least cannot hold up the worker's exit (a `ThreadPoolExecutor` joins its threads at exit).
+    Starting a thread costs tens of microseconds, nothing next to a tool call.
+    """
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name=f"evi-handler-{getattr(fn, '__name__', 'call')}", daemon=True).start()
+        return future
+
+
+HANDLER_EXECUTOR = DaemonThreadExecutor()
+
+
+class _DeadlinePassed(Exception):
+    """Ours, so a handler's own TimeoutError (an upstream call timing out) counts as a failure, not ours."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: Answer
+    status: Status
+    ran: bool
+    """Whether the handler was started (False: unknown tool, invalid arguments, or already too late)."""
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def code(self) -> str | None:
+        return self.message.code if isinstance(self.message, ToolErrorMessage) else None
+
+
+def tool_response(call: ToolCallMessage, content: str) -> ToolResponseMessage:
+    return ToolResponseMessage(
+        content=content,
+        tool_call_id=call.tool_call_id,
+        tool_name=call.name,
+        tool_type=call.tool_type,
+        custom_session_id=call.custom_session_id,
+    )
+
+
+def tool_error(call: ToolCallMessage, code: str, content: str, error: str) -> ToolErrorMessage:
+    return ToolErrorMessage(
+        code=code,
+        content=content,
+        error=error,
+        level=ErrorLevel.WARN,
+        tool_call_id=call.tool_call_id,
+        tool_type=call.tool_type,
+        custom_session_id=call.custom_session_id,
+    )
+
+
+def failure_content(tool: RegisteredTool | None, name: str) -> str:
+    if tool is not None and tool.fallback:
+        return tool.fallback
+    return f"The {name} tool is not working right now. Tell the user you cannot do this at the moment."
+
+
+def timeout_answer(call: ToolCallMessage, tool: RegisteredTool | None, error: str) -> ToolErrorMessage:
+    return tool_error(call, ErrorCode.TIMEOUT, failure_content(tool, call.name), error)
+
+
+def to_content(value: Any) -> str:
+    """A tool's return value as `tool_response.content`: a str as-is, anything else as JSON text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return to_json(value).decode()
+
+
+async def execute(
+    registry: Registry,
+    call: ToolCallMessage,
+    context: Callable[[RegisteredTool], ToolContext],
+    deadline: float,
+    executor: Executor | None = None,
+) -> Outcome:
+    """Run `call` and return its answer. Never raises for anything the handler does.
+
+    `context` builds the handler's `ToolContext` (only called if the handler runs); `deadline` is epoch
+    seconds; sync handlers run on `executor` (default: a daemon thread each).
+    """
+    tool = registry.get(call.name)
+    if tool is None:
+        names = registry.names()
+        listed = ", ".join(names) if names else "none"
+        content = f"There is no tool named {call.name!r}. The tools that exist are: {listed}."
+        return Outcome(tool_error(call, ErrorCode.UNKNOWN_TOOL, content, f"unknown tool {call.name}"), "failed", False)
+    try:
+        kwargs = tool.arguments.validate(call.parameters)
+    except InvalidArguments as exc:
+        content = (
+            f"Invalid arguments for {tool.name}: {'; '.join(exc.problems)}. "
+            "Call the tool again with corrected arguments."
+        )
+        log.info("tool call %s: invalid arguments for %s: %s", call.tool_call_id, tool.name, exc)
+        return Outcome(
+            tool_error(call, ErrorCode.INVALID_ARGUMENTS, content, f"invalid arguments for {tool.name}"),
+            "failed",
+            False,
+        )
+    if time.time() >= deadline:
+        log.warning("tool call %s (%s) picked up after its deadline: not run", call.tool_call_id, tool.name)
+        error = f"{tool.name} was not started: its deadline passed while queued"
+        return Outcome(timeout_answer(call, tool, error), "timeout", False)
+
+    ctx = context(tool)
+    if tool.arguments.context_param is not None:
+        kwargs[tool.arguments.context_param] = ctx
+    started = time.time()
+    try:
+        value = await _run(tool, kwargs, deadline, executor)
+        content = to_content(value)
+    except _DeadlinePassed:
+        finished = time.time()
+        log.warning("tool call %s (%s) timed out after %.2f s", call.tool_call_id, tool.name, finished - started)
+        error = f"{tool.name} timed out after {deadline - started:.1f} s"
+        return Outcome(timeout_answer(call, tool, error), "timeout", True, started, finished)
+    except ToolError as exc:
+        log.info("tool call %s (%s) raised ToolError %s", call.tool_call_id, tool.name, exc.code)
+        message = tool_error(call, exc.code, exc.content, f"{tool.name} reported {exc.code}")
+        return Outcome(message, "failed", True, started, time.time())
+    except PydanticSerializationError:
+        log.exception("tool call %s (%s) returned a value that is not JSON", call.tool_call_id, tool.name)
+        message = tool_error(
+            call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} returned a non-JSON value"
+        )
+        return Outcome(message, "failed", True, started, time.time())
+    except Exception as exc:
+        log.exception("tool call %s (%s) failed", call.tool_call_id, tool.name)
+        message = tool_error(
+            call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} raised {type(exc).__name__}"
+        )
+        return Outcome(message, "failed", True, started, time.time())
+    return Outcome(tool_response(call, content), "answered", True, started, time.time())
+
+
+async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, executor: Executor | None) -> Any:
+    """The handler's return value, or _DeadlinePassed at the deadline (the handler is abandoned, not awaited)."""
+    loop = asyncio.get_running_loop()
+    if tool.is_async:
+        future: asyncio.Future[Any] = asyncio.ensure_future(tool.func(**kwargs))
+    else:
+        future = loop.run_in_executor(executor or HANDLER_EXECUTOR, functools.partial(tool.func, **kwargs))
+    done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
+    if future in done:
+        return future.result()
+    future.cancel()
+    if tool.is_async:
+        # Give a well-behaved handler a moment to unwind; one that ignores cancellation is left behind.
+        await asyncio.wait({future}, timeout=CANCEL_GRACE_SECONDS)
+    else:
+        log.error(
+            "sync tool %s is still running in its thread after the deadline; "
+            "Python cannot stop a thread, so it keeps that thread until it returns",
+            tool.name,
+        )
+    raise _DeadlinePassed
+
+
+TIMESTAMP_TRUST_SECONDS = 30.0
+
+
+def compute_deadline(event_timestamp_ms: int, timeout: float, *, pickup: float, received: float | None = None) -> float:
+    """When the answer to a tool call is due (epoch seconds).
+
+    `timeout` counts from the moment EVI triggered the call (the event's `timestamp`), so time spent in
+    delivery and in the queue is part of the budget; and never runs later than `timeout` after pickup.
+    EVI's clock is not ours, though: its timestamp is trusted only within ±30 s of `received` (when our
+    web tier queued the webhook, by our clock; pickup time if unknown). Outside that window it is clock
+    skew or a unit mistake, and the budget counts from `received` instead, so a skewed clock can neither
+    expire every call on arrival nor give one unbounded time.
+    """
+    reference = received if received is not None else pickup
+    triggered = event_timestamp_ms / 1000
+    if abs(triggered - reference) > TIMESTAMP_TRUST_SECONDS:
+        log.warning(
+            "tool call timestamp is %.0f s away from our clock; counting its deadline from its arrival",
+            triggered - reference,
+        )
+        triggered = reference
+    return min(triggered + timeout, pickup + timeout)
