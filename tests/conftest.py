@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from evi_toolhost.embedded_redis import EmbeddedRedis
 from service.settings import Settings
@@ -31,8 +32,19 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def fake_redis() -> Redis:
-    return fakeredis.FakeRedis()
+def fake_server() -> fakeredis.FakeServer:
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+def fake_redis(fake_server: fakeredis.FakeServer) -> Redis:
+    return fakeredis.FakeRedis(server=fake_server)
+
+
+@pytest.fixture
+def fake_aredis(fake_server: fakeredis.FakeServer) -> AsyncRedis:
+    """The same fake Redis as `fake_redis`, through an asyncio client."""
+    return fakeredis.FakeAsyncRedis(server=fake_server)
 
 
 @pytest.fixture(scope="session")

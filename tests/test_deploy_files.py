@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evi_toolhost.cli import SUBCOMMANDS
+from evi_toolhost.cli import SUBCOMMANDS, command_module
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,8 @@ def test_procfile_has_the_three_processes() -> None:
 def test_every_deployed_command_resolves_to_a_real_entry_point(command: list[str]) -> None:
     program, subcommand = command[0], command[1]
     assert program == "evi-toolhost"
-    module = importlib.import_module(SUBCOMMANDS[subcommand][0])
+    assert subcommand in SUBCOMMANDS
+    module = command_module(subcommand)
     assert callable(module.configure) and callable(module.run)
 
 

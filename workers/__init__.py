@@ -1,11 +1,9 @@
-"""The worker tier, and the handler API users write their tools with:
+"""The worker tier: RQ jobs that run tool calls (`workers.tool_calls`) and chat lifecycle (`workers.lifecycle`),
+the return path (`workers.delivery`), the relay (`workers.relay`) and the worker processes.
 
-from workers import tool, ToolContext, ToolError
+The handler API is importable from here as well as from `evi_toolhost` (the same objects):
 
-@tool(fallback="The weather service is down.")
-async def get_weather(city: str, ctx: ToolContext) -> dict[str, object]:
-    \"\"\"Current weather in a city.\"\"\"
-    ...
+    from workers import ToolContext, ToolError, tool
 """
 
 from workers.handlers.context import ChatContext, ToolContext

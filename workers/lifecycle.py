@@ -17,13 +17,13 @@ from typing import Any
 
 from service.evi.chats import fetch_chat_events
 from service.evi.messages import PublishMessage
+from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventBase, WebhookEventChatEnded, WebhookEventChatStarted
 from service.queue import contract
-from workers.delivery.router import deliver
 from workers.handlers.context import ChatContext
 from workers.handlers.execution import HANDLER_EXECUTOR
 from workers.handlers.registry import Hook
-from workers.records import ChatStatus, now_ms, update_chat
+from workers.records import ChatStatus, update_chat
 from workers.relay.chats import announce_chat, retire_chat
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine, transcript_from_events
@@ -49,7 +49,7 @@ def chat_started(runtime: Runtime, event: WebhookEventChatStarted) -> None:
     )
 
     async def send(message: PublishMessage) -> None:
-        await deliver(event.chat_id, message, deadline=time.time() + SEND_TIMEOUT_SECONDS)
+        await runtime.delivery.send(event.chat_id, message, deadline=time.time() + SEND_TIMEOUT_SECONDS)
 
     ctx = ChatContext(**_context_ids(event), _sender=send)
     _run_hooks(runtime, event, runtime.registry.hooks("chat_started"), (event, ctx))

@@ -22,8 +22,9 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
+from service.child_processes import die_with_parent
 from workers.runtime import warm_up
-from workers.worker import PooledWorker, die_with_parent
+from workers.worker import PooledWorker
 
 log = logging.getLogger("evi_toolhost.pool")
 

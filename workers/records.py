@@ -6,7 +6,6 @@ Times are epoch milliseconds. A record is for operators and tests to read; nothi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -36,10 +35,6 @@ class ChatStatus(StrEnum):
 
 
 Fields = Mapping[str, str | int | float | None]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _clean(fields: Fields) -> dict[str, str | int | float]:

@@ -1,5 +1,6 @@
 """What a worker process keeps from job to job: one asyncio event loop, one HTTP client (so pooled
-connections to Hume survive across jobs), Redis, settings and the registry.
+connections to Hume survive across jobs), Redis (a client per kind: blocking for job threads, asyncio for the
+loop), the delivery built on them, settings and the registry.
 
 The loop runs in its own daemon thread for the runtime's whole life; the job threads of a worker
 (`WORKER_CONCURRENCY` of them) hand it their coroutines with `Runtime.run`, so the async handlers of
@@ -24,8 +25,9 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
 from service.evi.control_plane import ControlPlane, HttpControlPlane, make_http_client, shared_ssl_context
-from service.redis_client import connect
+from service.redis_client import connect, connect_async
 from service.settings import Settings, load_settings
+from workers.delivery import Delivery, RelaySocket
 from workers.handlers.execution import DaemonThreadExecutor
 from workers.handlers.registry import Registry, default_registry
 
@@ -45,7 +47,10 @@ class Runtime:
         registry: Registry | None = None,
         control_plane: ControlPlane | None = None,
         http: httpx.AsyncClient | None = None,
+        aredis: AsyncRedis | None = None,
     ) -> None:
+        """`control_plane` is how a message leaves when no socket is open (default: HTTP send to Hume);
+        `aredis` is used on this runtime's loop only (default: a client for `settings.redis_url`)."""
         self.settings = settings
         self.redis = redis
         self.registry = registry if registry is not None else default_registry
@@ -54,20 +59,21 @@ class Runtime:
         self._loop_thread.start()
         self.executor = DaemonThreadExecutor()
         self.http = http if http is not None else make_http_client()
+        self.aredis = aredis if aredis is not None else connect_async(settings.redis_url)
         self.control_plane: ControlPlane = control_plane or HttpControlPlane(
             settings.hume_api_base_url, settings.hume_api_key.get_secret_value(), self.http
         )
+        relay = None
+        if settings.relay_enabled:
+            relay = RelaySocket(
+                self.aredis,
+                confirm_timeout_ms=settings.relay_confirm_timeout_ms,
+                claim_ttl_seconds=settings.claim_ttl_seconds,
+            )
+        self.delivery = Delivery(
+            self.control_plane, self.aredis, claim_ttl_seconds=settings.claim_ttl_seconds, relay=relay
+        )
         self.pid = os.getpid()
-        self._aredis: AsyncRedis | None = None
-        self._aredis_lock = threading.Lock()
-
-    @property
-    def aredis(self) -> AsyncRedis:
-        """An asyncio Redis client on this runtime's loop, for waits that must not block it (made on first use)."""
-        with self._aredis_lock:
-            if self._aredis is None:
-                self._aredis = AsyncRedis.from_url(self.settings.redis_url, socket_connect_timeout=1.0)
-            return self._aredis
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on this process's loop (the same loop for every job and job thread) and wait for it.
@@ -102,8 +108,7 @@ class Runtime:
 
     async def _aclose(self) -> None:
         await self.http.aclose()
-        if self._aredis is not None:
-            await self._aredis.aclose()
+        await self.aredis.aclose()
 
 
 _runtime: Runtime | None = None

@@ -15,10 +15,6 @@ Several processes are RQ's `WorkerPool` (`workers.pool`).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import signal
-import sys
 from typing import Any
 
 from redis.client import Pipeline
@@ -30,20 +26,14 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import BaseDeathPenalty
 from rq.worker import WorkerStatus
 
+from service.child_processes import die_with_parent
 from service.settings import load_settings
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
 
-_PR_SET_PDEATHSIG = 1
 SLOT_WAIT_SECONDS = 5.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
 
-
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """Ask Linux to send `sig` to this process when its parent dies (a no-op elsewhere)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
 class NoDeathPenalty(BaseDeathPenalty):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from evi_toolhost.simulator.errors import ApiError
+from service.evi.timestamps import now_ms
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,6 @@ class Version:
     fields: dict[str, Any]
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
 
 class Catalog:
     """Tools or configs (`kind` names them in error messages); thread-safe."""
@@ -39,7 +36,7 @@ class Catalog:
         with self._lock:
             if any(versions[0].name == name for versions in self._versions.values()):
                 raise ApiError(409, f"a {self.kind} named {name!r} already exists; post a new version to its id")
-            now = _now_ms()
+            now = now_ms()
             first = Version(str(uuid.uuid4()), 0, name, now, now, fields)
             self._versions[first.id] = [first]
             return first
@@ -48,7 +45,7 @@ class Catalog:
         with self._lock:
             versions = self._get(record_id)
             latest = versions[-1]
-            added = Version(record_id, latest.version + 1, latest.name, versions[0].created_on, _now_ms(), fields)
+            added = Version(record_id, latest.version + 1, latest.name, versions[0].created_on, now_ms(), fields)
             versions.append(added)
             return added
 

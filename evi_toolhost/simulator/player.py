@@ -21,6 +21,7 @@ from evi_toolhost.simulator.report import CallReport, PlayReport, WebhookDeliver
 from evi_toolhost.simulator.script import AssistantTurn, Expect, Script, ToolTurn, UserTurn
 from service.evi.messages import ToolCallMessage
 from service.evi.signing import sign
+from service.evi.timestamps import now_ms
 from service.evi.webhooks import (
     ChatStartType,
     ChatStatus,
@@ -35,9 +36,6 @@ _POLL_MARGIN = 5.0
 class PlayerError(Exception):
     """The simulator could not be driven (unreachable, wrong key, refused a call)."""
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def evaluate(expect: Expect, response_required: bool, answers: list[dict[str, Any]]) -> str | None:
@@ -137,7 +135,7 @@ class _Player:
         if turn.via != "socket":
             message = ToolCallMessage.model_validate(recorded["tool_call"])
             call.webhook = await self._webhook(
-                WebhookEventToolCall(**self._ids(), timestamp=_now_ms(), tool_call_message=message)
+                WebhookEventToolCall(**self._ids(), timestamp=now_ms(), tool_call_message=message)
             )
         if call.response_required:
             answers = await self._answers(call.tool_call_id, turn.timeout or self.answer_timeout)

@@ -1,8 +1,9 @@
 """The control plane: publish a message (`tool_response`, `assistant_input`, ...) into a live chat.
 
-`ControlPlane` is the whole interface; `HttpControlPlane` is `POST /v0/evi/chat/{chat_id}/send` over one
-long-lived `httpx.AsyncClient` (keep-alive, so no new TLS handshake per answer), and
-`RecordingControlPlane` is the test double. A socket implementation (through the relay) comes later.
+`ControlPlane` is the whole interface. Here: `HttpControlPlane`, `POST /v0/evi/chat/{chat_id}/send` over one
+long-lived `httpx.AsyncClient` (keep-alive, so no new TLS handshake per answer), and `RecordingControlPlane`,
+the test double. The worker tier adds the one it sends through (`workers.delivery.Delivery`), which picks the
+chat's live socket (held by the relay) or this HTTP one per chat.
 
 Retry policy of the HTTP implementation: 408, 429, 5xx and network errors are retried with exponential
 backoff and full jitter while the caller's deadline allows; any other 4xx means the chat is gone or the
@@ -50,8 +51,9 @@ class Undeliverable(Exception):
 
 
 class ControlPlane(Protocol):
-    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> None:
-        """Publish `message` to the chat; retry until `deadline` (epoch seconds) at most."""
+    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> object:
+        """Publish `message` to the chat; retry until `deadline` (epoch seconds) at most; raise `Undeliverable`
+        when it cannot be delivered. What it returns is the implementation's own receipt."""
         ...
 
 

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from service.evi.control_plane import RecordingControlPlane
 from tests.conftest import make_settings
@@ -31,7 +32,7 @@ def control_plane() -> RecordingControlPlane:
 
 @pytest.fixture
 def make_runtime(
-    fake_redis: Redis, registry: Registry, control_plane: RecordingControlPlane
+    fake_redis: Redis, fake_aredis: AsyncRedis, registry: Registry, control_plane: RecordingControlPlane
 ) -> Iterator[Callable[..., Runtime]]:
     """Build and install a runtime; `http_handler` answers its HTTP client (chat history), and keyword
     arguments override settings."""
@@ -44,6 +45,7 @@ def make_runtime(
                 registry=registry,
                 control_plane=control_plane,
                 http=httpx.AsyncClient(transport=httpx.MockTransport(http_handler)),
+                aredis=fake_aredis,
             )
             stack.callback(runtime.close)
             stack.enter_context(use_runtime(runtime))

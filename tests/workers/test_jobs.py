@@ -24,19 +24,13 @@ from service.queue import contract
 from service.queue.contract import TOOLS_QUEUE
 from tests.support.webhooks import chat_ended_payload, chat_started_payload, tool_call_payload
 from workers import ChatContext, ToolContext, TranscriptLine
+from workers.guard import GUARD_JOB_TIMEOUT_SECONDS, guard_job_id
 from workers.handlers.registry import Registry
-from workers.jobs import (
-    GUARD_JOB_TIMEOUT_SECONDS,
-    _claim_run,
-    answer_abandoned_tool_call,
-    guard_job_id,
-    run_chat_ended,
-    run_chat_started,
-    run_tool_call,
-)
+from workers.jobs import answer_abandoned_tool_call, run_chat_ended, run_chat_started, run_tool_call
 from workers.lifecycle import HookFailed
 from workers.records import read_call, read_chat
 from workers.runtime import Runtime
+from workers.tool_calls import claim_run
 
 
 @pytest.fixture
@@ -195,7 +189,7 @@ def test_guard_job_as_scheduled_answers_in_a_dead_workers_place(
     tool_call = WebhookEventToolCall.model_validate(event)
     deadline = time.time() - 1
     # What a worker does before running the handler; then it "dies".
-    assert _claim_run(runtime, tool_call, event, deadline)
+    assert claim_run(runtime, tool_call, event, deadline, None)
     guard = Job.fetch(guard_job_id(tool_call), connection=fake_redis, serializer=JSONSerializer)
     assert (guard.timeout, guard.enqueue_at_front) == (GUARD_JOB_TIMEOUT_SECONDS, True)
     assert guard.perform() == "timeout"  # as RQ runs it once the scheduler enqueues it

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from workers.handlers.docstrings import parse_docstring
@@ -87,6 +87,15 @@ class Registry:
 
     def hooks(self, kind: HookKind) -> list[Hook]:
         return [hook for hook in self._hooks if hook.kind == kind]
+
+    def with_timeout(self, name: str, timeout: float) -> Registry:
+        """A copy in which the tool `name` (if registered) has this timeout: for tests that need a short one."""
+        copy = Registry()
+        copy._tools = dict(self._tools)
+        copy._hooks = list(self._hooks)
+        if name in copy._tools:
+            copy._tools[name] = replace(copy._tools[name], timeout=float(timeout))
+        return copy
 
     # --- @tool ---------------------------------------------------------------------------------------
 

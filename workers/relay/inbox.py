@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service.queue import contract
-from service.redis_text import text
+from service.redis_client import text
 
 ACK_TTL_SECONDS = 30
 
@@ -42,7 +42,7 @@ class SendRequest:
     expires_at_ms: int
 
     def claim_value(self) -> str:
-        return f"socket:{self.request_id}"
+        return contract.claimed_by_socket(self.request_id)
 
 
 def new_request(

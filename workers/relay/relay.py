@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import socket
-import time
 import uuid
 from collections.abc import Awaitable
 from typing import Any
@@ -23,10 +22,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from service.evi.messages import ToolCallMessage
+from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
 from service.queue.enqueue import enqueue
-from service.redis_text import text
+from service.redis_client import text
 from service.settings import Settings
 from workers import conversation
 from workers.relay.chat_socket import ChatSocket, SocketState
@@ -34,10 +34,6 @@ from workers.relay.inbox import SendRequest, SocketReply, serve_one
 from workers.relay.leases import Leases
 
 log = logging.getLogger("evi_toolhost.relay")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def new_relay_id() -> str:

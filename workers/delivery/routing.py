@@ -1,0 +1,77 @@
+"""The control plane a worker sends through: one more implementation of `service.evi.control_plane.ControlPlane`,
+chosen per chat. A chat whose socket the relay holds open gets the message on that socket; any other chat
+(no relay, socket refused or reconnecting) gets it by HTTP send at once.
+
+Each answer goes out once: whichever path sends it takes its claim in Redis first (`contract.answered`),
+so the job, the guard and the relay share one claim per tool call. A message sent through the relay gets a
+claim of its own, so the worker's HTTP fallback cannot send it a second time; a message only HTTP can send
+needs no claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from service.evi.control_plane import ControlPlane
+from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseMessage, dump_message
+from service.queue import contract
+from service.redis_client import text
+from workers.delivery.relay_socket import RelaySocket
+from workers.relay.inbox import SocketReply
+
+Transport = Literal["http", "socket"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    transport: Transport | None
+    """None when another sender had already claimed this message: nothing was sent from here."""
+    relay_wait_ms: int = 0
+
+
+def answer_claim(message: PublishMessage) -> str | None:
+    """The claim every sender of this tool call's answer shares; None for a message that is not an answer."""
+    if isinstance(message, ToolResponseMessage | ToolErrorMessage):
+        return contract.answered(message.tool_call_id)
+    return None
+
+
+class Delivery:
+    def __init__(
+        self, http: ControlPlane, redis: Redis, *, claim_ttl_seconds: int, relay: RelaySocket | None = None
+    ) -> None:
+        self.http = http
+        self.redis = redis
+        self.claim_ttl_seconds = claim_ttl_seconds
+        self.relay = relay
+
+    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> Sent:
+        """Send `message` to the chat once; `Undeliverable` if HTTP send refuses it or runs out of time."""
+        claim = answer_claim(message)
+        relay_id = await self.relay.holder(chat_id) if self.relay is not None else None
+        if relay_id is None:
+            if claim is None:
+                await self.http.send(chat_id, message, deadline=deadline)
+                return Sent("http")
+            return await self._by_http(chat_id, message, claim, deadline, waited_ms=0)
+        assert self.relay is not None
+        claim = claim or contract.sent_claim(uuid.uuid4().hex)
+        reply, waited_ms = await self.relay.send(relay_id, chat_id, dump_message(message), claim)
+        if reply is SocketReply.SENT:
+            return Sent("socket", waited_ms)
+        if reply is SocketReply.CLAIMED:
+            return Sent(None, waited_ms)
+        return await self._by_http(chat_id, message, claim, deadline, waited_ms)
+
+    async def _by_http(
+        self, chat_id: str, message: PublishMessage, claim: str, deadline: float | None, waited_ms: int
+    ) -> Sent:
+        if not await self.redis.set(claim, contract.CLAIMED_BY_HTTP, nx=True, ex=self.claim_ttl_seconds):
+            holder = text(await self.redis.get(claim))
+            return Sent("socket" if contract.is_socket_claim(holder) else None, waited_ms)
+        await self.http.send(chat_id, message, deadline=deadline)
+        return Sent("http", waited_ms)
