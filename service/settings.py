@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import sys
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE_URL = "https://api.hume.ai"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def _split_commas(value: object) -> object:
@@ -46,6 +48,33 @@ class Settings(BaseSettings):
 
     relay_enabled: bool = True
     relay_confirm_timeout_ms: int = Field(default=200, gt=0)
+
+    @field_validator("hume_api_key")
+    @classmethod
+    def _api_key_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("it is empty (set it to your Hume API key)")
+        return value
+
+    @field_validator("hume_webhook_signing_key", mode="before")
+    @classmethod
+    def _empty_signing_key_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in REDIS_SCHEMES or (parts.scheme != "unix" and not parts.hostname):
+            raise ValueError(f"it must look like redis://HOST:PORT/DB (or rediss://, unix://), not {value!r}")
+        return value
+
+    @field_validator("hume_api_base_url", "hume_ws_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https", "ws", "wss"):
+            raise ValueError(f"it must be an http(s):// or ws(s):// URL, not {value!r}")
+        return value
 
     @field_validator("tool_modules", mode="before")
     @classmethod
@@ -84,8 +113,15 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            name = "_".join(str(part) for part in error["loc"]).upper()
-            problem = "is missing" if error["type"] == "missing" else f"is invalid: {error['msg']}"
-            print(f"evi-toolhost: environment variable {name} {problem}", file=sys.stderr)
+        for error in exc.errors(include_input=False):
+            print(f"evi-toolhost: {describe_setting_error(error)}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def describe_setting_error(error: Any) -> str:
+    """One line naming the variable and what is wrong with it, never its value (it may be a secret)."""
+    name = "_".join(str(part) for part in error["loc"]).upper()
+    if error["type"] == "missing":
+        return f"environment variable {name} is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"environment variable {name} is invalid: {message}"

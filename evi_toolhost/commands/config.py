@@ -12,7 +12,8 @@ import argparse
 import sys
 
 from evi_toolhost.commands.tools import add_common_arguments, fail, load_tools, open_client
-from evi_toolhost.sync.toolsync import SyncError, apply_attach, format_change, plan_attach
+from evi_toolhost.sync import SyncError
+from evi_toolhost.sync.attach import apply_attach, format_attach_change, plan_attach
 from service.evi.management import HumeApiError
 from service.settings import load_settings
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             name = f" ({plan.config_name})" if plan.config_name else ""
             print(f"config {plan.config_id}{name}, version {plan.current_version}")
             for change in plan.changes:
-                print(f"  {format_change(change, plan.tool_labels)}")
+                print(f"  {format_attach_change(change, plan.tool_names)}")
             if not plan.needed:
                 print("unchanged: it already lists these tools and the webhook")
                 return 0

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from redis import Redis
 
-from evi_toolhost.commands.dev import DEV_API_KEY, DEV_SIGNING_KEY, EXAMPLE_TOOLS
 from evi_toolhost.embedded_redis import EmbeddedRedis, free_port
+from evi_toolhost.local_setup import DEV_API_KEY, DEV_SIGNING_KEY, EXAMPLE_TOOLS
 from evi_toolhost.simulator import load_script, play_sync
 from evi_toolhost.supervisor import Supervisor
 from service.queue import contract
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 "HUME_API_BASE_URL": sim_url,
                 "TOOL_MODULES": args.tools,
                 "WORKER_POOL_SIZE": "2",
+                "EVI_TOOLHOST_EMBEDDED_REDIS": "1",
                 "LOG_LEVEL": "INFO",
             },
             out=logs,

@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import signal
 
-from redis.asyncio import Redis
-
+from evi_toolhost.startup import redis_answers
 from service.logs import configure_logging
-from service.redis_client import connect
+from service.redis_client import connect, connect_async
 from service.settings import load_settings
 from workers.relay.relay import Relay
 
@@ -20,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     settings = load_settings()
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=1.0, health_check_interval=30)
+    redis = connect_async(settings.redis_url)
     sync_redis = connect(settings.redis_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -39,5 +38,8 @@ def run(args: argparse.Namespace) -> int:
     if not settings.relay_enabled:
         print("evi-toolhost: the relay is turned off (RELAY_ENABLED=false); nothing to do")
         return 0
+    with connect(settings.redis_url) as redis:
+        if not redis_answers(redis, "relay"):
+            return 2
     asyncio.run(serve(args))
     return 0

@@ -8,11 +8,13 @@ Handler modules are `--tools` plus `TOOL_MODULES` plus the `evi_toolhost.tools` 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
-from evi_toolhost.sync.toolsync import SyncError, ToolOutcome, ToolPlan, format_change, sync_tools
+from evi_toolhost.startup import import_from_working_directory
+from evi_toolhost.sync import SyncError
+from evi_toolhost.sync.changes import format_change
+from evi_toolhost.sync.tools import ToolOutcome, ToolPlan, sync_tools
 from service.evi.management import HumeApiError, HumeManagementClient
 from service.settings import Settings, load_settings
 from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
@@ -64,9 +66,7 @@ def run(args: argparse.Namespace) -> int:
 def load_tools(settings: Settings, extra_modules: Sequence[str]) -> list[RegisteredTool] | int:
     """Import the handler modules and return the registered tools, or an exit code after saying why not."""
     modules = list(dict.fromkeys([*settings.tool_modules, *extra_modules]))
-    # Like uvicorn and rq, find modules in the working directory even when run as an installed script.
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    import_from_working_directory()
     try:
         discover(modules)
     except DiscoveryError as exc:

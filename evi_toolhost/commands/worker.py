@@ -13,11 +13,9 @@ import logging
 import os
 import sys
 
-from redis import Redis
-from redis.exceptions import RedisError
-
+from evi_toolhost.startup import import_from_working_directory, redis_answers, where
 from service.logs import configure_logging
-from service.queue.contract import EVENTS_QUEUE, TOOLS_QUEUE
+from service.queue.contract import WORKER_QUEUES
 from service.redis_client import connect
 from service.settings import load_settings
 from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
@@ -25,7 +23,6 @@ from workers.handlers.registry import HOOK_ARGUMENTS, Registry, default_registry
 from workers.pool import ToolhostPool
 
 log = logging.getLogger("evi_toolhost.worker")
-QUEUES = [TOOLS_QUEUE, EVENTS_QUEUE]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if size < 1:
         print("evi-toolhost worker: --pool-size must be at least 1", file=sys.stderr)
         return 2
+    import_from_working_directory()
     try:
         discover(settings.tool_modules)
     except DiscoveryError as exc:
@@ -52,20 +50,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     log_registry(default_registry, settings.tool_timeout_seconds)
     redis = connect(settings.redis_url)
-    try:
-        redis.ping()
-    except RedisError as exc:
-        print(f"evi-toolhost worker: Redis at {_where(redis)} does not answer ({type(exc).__name__})", file=sys.stderr)
+    if not redis_answers(redis, "worker"):
         return 2
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     log.info(
         "worker: %d process(es) of %d job(s) at once on Redis %s, queues %s",
         size,
         settings.worker_concurrency,
-        _where(redis),
-        ", ".join(QUEUES),
+        where(redis),
+        ", ".join(WORKER_QUEUES),
     )
-    pool = ToolhostPool(QUEUES, connection=redis, num_workers=size)
+    pool = ToolhostPool(list(WORKER_QUEUES), connection=redis, num_workers=size)
     try:
         pool.start(burst=args.burst, logging_level=level)
     finally:
@@ -85,8 +80,3 @@ def log_registry(registry: Registry, default_timeout: float) -> None:
         for hook in registry.hooks(kind):
             log.info("%s hook %s", kind, hook.name)
 
-
-def _where(redis: Redis) -> str:
-    """Host, port and db of the connection: never the URL, which may carry a password."""
-    kwargs = redis.connection_pool.connection_kwargs
-    return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"

@@ -2,7 +2,7 @@
 
 A thin synchronous client (for the CLI): one method per endpoint, list endpoints followed through every
 page. Any answer other than success raises `HumeApiError`, whose message is one readable line made from
-Hume's error body. What to create or change is decided elsewhere (`evi_toolhost.sync.toolsync`).
+Hume's error body. What to create or change is decided elsewhere (`evi_toolhost.sync`).
 """
 
 from __future__ import annotations

@@ -10,27 +10,22 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from evi_toolhost.embedded_redis import EmbeddedRedis, free_port
-from evi_toolhost.simulator import ReceivedMessage, SimulatorState, create_simulator_app
+from evi_toolhost.embedded_redis import EmbeddedRedis
 from service.queue.contract import TOOLS_QUEUE
-from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
-from tests.support.servers import ServiceProcess, UvicornThread, service_env, wait_for
-from tests.support.webhooks import chat_ended_payload, chat_started_payload, signed, tool_call_payload
-from workers.records import read_call, read_chat
+from tests.support.servers import wait_for
+from tests.support.stack import Stack, running_stack
+from tests.support.webhooks import chat_ended_payload, chat_started_payload, tool_call_payload
+from workers.records import read_chat
 
 pytestmark = pytest.mark.integration
 
@@ -38,60 +33,11 @@ POOL_SIZE = 2
 TOOL_MODULES = "examples.weather,tests.integration.tools"
 
 
-@dataclass
-class Stack:
-    sim: SimulatorState
-    web_url: str
-    redis: Redis
-    worker: ServiceProcess
-    http: httpx.Client
-
-    def chat(self) -> str:
-        return self.sim.start_chat(caller_number="+15550100").id
-
-    def post(self, payload: dict[str, Any]) -> httpx.Response:
-        body, headers = signed(payload, TEST_SIGNING_KEY)
-        response = self.http.post(f"{self.web_url}/hume-webhook", content=body, headers=headers)
-        assert response.status_code in (200, 202), response.text
-        return response
-
-    def call(self, name: str, arguments: dict[str, Any], chat_id: str, **kwargs: Any) -> tuple[str, float]:
-        """Post a signed tool_call webhook; its tool_call_id and the wall-clock time it was sent."""
-        payload = tool_call_payload(name, arguments, chat_id=chat_id, **kwargs)
-        sent_at = time.time()
-        self.post(payload)
-        return payload["tool_call_message"]["tool_call_id"], sent_at
-
-    def answer(self, tool_call_id: str, timeout: float = 5.0) -> ReceivedMessage:
-        (answer,) = wait_for(lambda: self.sim.answers_for(tool_call_id), timeout=timeout)
-        return answer  # type: ignore[no-any-return]
-
-    def record(self, tool_call_id: str, *statuses: str, timeout: float = 5.0) -> dict[str, str]:
-        """The call record once its status is final (one of `statuses`)."""
-
-        def final() -> dict[str, str] | None:
-            record = read_call(self.redis, tool_call_id)
-            return record if record.get("status") in statuses else None
-
-        return wait_for(final, timeout=timeout)  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
-    redis = Redis.from_url(redis_server.url)
-    redis.flushall()
-    app = create_simulator_app(TEST_API_KEY)
-    with UvicornThread(app) as simulator:
-        env = service_env(redis_server.url, simulator.url, TOOL_MODULES)
-        env["LOG_LEVEL"] = "INFO"
-        port = free_port()
-        web = ServiceProcess(["web", "--port", str(port)], env, ready_url=f"http://127.0.0.1:{port}/healthz")
-        worker = ServiceProcess(["worker", "--pool-size", str(POOL_SIZE)], env)
-        with web, worker, httpx.Client(timeout=5) as http:
-            wait_for(lambda: Worker.count(connection=redis) >= POOL_SIZE, timeout=20)
-            yield Stack(app.state.simulator, f"http://127.0.0.1:{port}", redis, worker, http)
-    redis.flushall()
-    redis.close()
+    with running_stack(redis_server.url, TOOL_MODULES) as stack:
+        stack.start_worker(POOL_SIZE)
+        yield stack
 
 
 def test_tool_call_webhook_is_answered_with_the_tool_response(stack: Stack) -> None:
@@ -130,7 +76,7 @@ def test_each_failure_gets_one_tool_error_before_the_deadline(
     assert answer.received_at < sent_at + 10  # the default TOOL_TIMEOUT_SECONDS
     record = stack.record(tool_call_id, "failed")
     assert record["error_code"] == code
-    assert len(stack.sim.answers_for(tool_call_id)) == 1
+    stack.only_answer(tool_call_id)
 
 
 def test_hanging_handlers_time_out_and_the_workers_go_on(stack: Stack) -> None:
@@ -170,8 +116,8 @@ def test_one_tool_call_delivered_six_times_runs_once_and_is_answered_once(stack:
     wait_for(all_jobs_done, timeout=5)
     results = [Job.fetch(job.id, connection=stack.redis, serializer=JSONSerializer).return_value() for job in direct]
     assert results.count("duplicate") >= 2
+    stack.only_answer(tool_call_id)
     assert int(stack.redis.get(f"test:runs:{key}") or 0) == 1
-    assert len(stack.sim.answers_for(tool_call_id)) == 1
 
 
 def test_control_plane_503_twice_then_200_is_delivered_once(stack: Stack) -> None:
@@ -180,8 +126,8 @@ def test_control_plane_503_twice_then_200_is_delivered_once(stack: Stack) -> Non
     tool_call_id, _ = stack.call("get_weather", {"city": "Paris"}, chat_id)
     assert stack.answer(tool_call_id).message["type"] == "tool_response"
     assert stack.record(tool_call_id, "answered")["status"] == "answered"
+    stack.only_answer(tool_call_id)
     assert stack.sim.http_send_attempts[chat_id] == 3
-    assert len(stack.sim.answers_for(tool_call_id)) == 1
 
 
 def test_control_plane_404_is_not_retried_and_recorded_undeliverable(stack: Stack) -> None:
@@ -242,7 +188,7 @@ def test_worker_killed_mid_call_still_gets_a_timeout_answer(stack: Stack) -> Non
     # The pool replaces the dead worker, and the stack goes on answering.
     next_call, _ = stack.call("get_weather", {"city": "Paris"}, chat_id)
     assert stack.answer(next_call).message["type"] == "tool_response"
-    assert len(stack.sim.answers_for(tool_call_id)) == 1
+    stack.only_answer(tool_call_id)
 
 
 def _alive(pid: int) -> bool:
@@ -255,14 +201,15 @@ def _alive(pid: int) -> bool:
 
 def test_sigterm_finishes_the_running_call_and_stops_the_pool(stack: Stack) -> None:
     """Last in this module: it stops the shared worker."""
-    assert stack.worker.process is not None
+    worker = stack.process("worker")
+    assert worker.process is not None
     children = [w.pid for w in Worker.all(connection=stack.redis) if w.pid and _alive(w.pid)]
     assert len(children) >= POOL_SIZE
     chat_id = stack.chat()
     key = uuid.uuid4().hex
     tool_call_id, _ = stack.call("count_runs", {"key": key}, chat_id)
     wait_for(lambda: stack.redis.get(f"test:runs:{key}"))  # running now, for another 0.3 s
-    os.kill(stack.worker.process.pid, signal.SIGTERM)  # to the pool's own process only, as `docker stop` does
+    os.kill(worker.process.pid, signal.SIGTERM)  # to the pool's own process only, as `docker stop` does
     assert stack.answer(tool_call_id).message["content"] == "1"  # warm shutdown: the running call finishes
-    assert stack.worker.process.wait(timeout=10) == 0
+    assert worker.process.wait(timeout=10) == 0
     assert [pid for pid in children if _alive(pid)] == []

@@ -76,6 +76,10 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
 
+    @property
+    def subcommand(self) -> str:
+        return self.args[3]
+
     def start(self) -> ServiceProcess:
         # Output goes to a file, not a pipe: a pipe nobody drains fills up and blocks the process's logging.
         self.process = subprocess.Popen(

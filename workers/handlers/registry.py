@@ -48,6 +48,14 @@ class RegisteredTool:
     def origin(self) -> str:
         return f"{self.func.__module__}.{self.func.__qualname__}"
 
+    @property
+    def location(self) -> str:
+        """Where the function is defined, line included: importing its module again registers the same
+        location (not a duplicate), while two definitions of one name in a module are two locations."""
+        code = getattr(self.func, "__code__", None)
+        line = f" (line {code.co_firstlineno})" if code is not None else ""
+        return f"{self.origin}{line}"
+
     def parameters_schema(self) -> dict[str, Any]:
         """The JSON Schema of the arguments: what Hume's `parameters` (as a string) is made from."""
         return self.arguments.json_schema()
@@ -169,9 +177,9 @@ class Registry:
             arguments=arguments,
         )
         existing = self._tools.get(tool_name)
-        if existing is not None and existing.origin != registered.origin:
+        if existing is not None and existing.location != registered.location:
             raise ValueError(
-                f"duplicate tool name {tool_name!r}: {registered.origin} and {existing.origin}; "
+                f"duplicate tool name {tool_name!r}: {registered.location} and {existing.location}; "
                 "give one of them another name with @tool(name=...)"
             )
         self._tools[tool_name] = registered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,8 +83,8 @@ def test_serve_and_play_in_process_exits_1_when_an_expectation_fails(
     ("argv", "env", "message"),
     [
         (["simulate"], {"HUME_API_KEY": "k"}, "nothing to do"),
-        (["simulate", "--serve"], {}, "HUME_API_KEY is not set"),
-        (["simulate", "--script", "weather"], {"HUME_API_KEY": "k"}, "no simulator to play against"),
+        (["simulate", "--call", "get_weather", "--args", "{city"], {}, "--args is not valid JSON"),
+        (["simulate", "--call", "get_weather", "--args", "[1]"], {}, "--args must be a JSON object, not list"),
         (["simulate", "--script", "missing.yaml", "--serve"], {"HUME_API_KEY": "k"}, "cannot read script"),
         (
             ["simulate", "--script", "weather", "--simulator-url", "http://127.0.0.1:9"],
@@ -90,7 +92,7 @@ def test_serve_and_play_in_process_exits_1_when_an_expectation_fails(
             "cannot reach the simulator",
         ),
     ],
-    ids=["no-action", "no-key", "no-simulator", "no-script", "simulator-down"],
+    ids=["no-action", "args-not-json", "args-not-an-object", "no-script", "simulator-down"],
 )
 def test_cannot_run_is_one_clear_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch,
@@ -112,3 +114,35 @@ def test_cannot_run_is_one_clear_line_and_exit_2(
 def test_port_in_use_is_exit_2(keys: None, capsys: pytest.CaptureFixture[str], simulator: UvicornThread) -> None:
     assert main(["simulate", "--serve", "--port", str(simulator.port), "--script", "weather"]) == 2
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_call_plays_one_call_without_a_script_and_prints_the_answer(
+    keys: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    simulator: UvicornThread,
+    receiver: WebhookReceiver,
+    webhook_url: str,
+) -> None:
+    monkeypatch.setenv("HUME_API_BASE_URL", simulator.url)
+    argv = ["simulate", "--call", "get_weather", "--args", '{"city": "Paris"}', "--webhook-url", webhook_url]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[1].startswith('get_weather {"city": "Paris"} → tool_response (by http')
+    assert lines[-1] == "PASS: 1/1 tool calls met their expectations"
+    assert receiver.event_names == ["chat_started", "tool_call", "chat_ended"]
+
+
+def test_serve_needs_no_key_and_prints_the_made_up_one_and_a_seeded_config() -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "evi_toolhost", "simulate", "--serve", "--port", "0"]
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as served:
+        assert served.stderr is not None
+        try:
+            banner = [served.stderr.readline() for _ in range(5)]
+        finally:
+            served.terminate()
+    assert "API key dev-local-api-key (made up)" in banner[0]
+    assert banner[1].startswith("seeded config ")
+    config_id = banner[1].split()[2]
+    assert f"config attach --config-id {config_id} " in banner[4]

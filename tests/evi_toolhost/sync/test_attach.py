@@ -8,16 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from evi_toolhost.sync.toolsync import (
-    WEBHOOK_EVENTS,
-    SyncError,
-    apply_attach,
-    format_change,
-    latest_config,
-    plan_attach,
-    posted_config_version,
-    sync_tools,
-)
+from evi_toolhost.sync import SyncError
+from evi_toolhost.sync.attach import WEBHOOK_EVENTS, apply_attach, format_attach_change, latest_config, plan_attach
+from evi_toolhost.sync.config_shape import posted_config_version
+from evi_toolhost.sync.tools import sync_tools
 from service.evi.management import HumeApiError, HumeManagementClient
 from tests.support.hume_api import Sent, assert_posted_bodies_match_spec, posts, versions_of
 from tests.support.spec_check import assert_rest
@@ -172,7 +166,7 @@ def test_dry_run_shows_the_changed_fields_and_posts_nothing(
 
     plan = plan_attach(hume, config["id"], our_tools(), OUR_URL)
 
-    assert [format_change(change, plan.tool_labels) for change in plan.changes] == [
+    assert [format_attach_change(change, plan.tool_names) for change in plan.changes] == [
         "tools: crm_pinned@0, crm_latest@latest → crm_pinned@0, crm_latest@latest, get_weather@0, lookup_order@0",
         f"webhooks: {OTHER_HOOK['url']} (chat_ended), {OUR_URL} (tool_call) → "
         f"{OTHER_HOOK['url']} (chat_ended), {OUR_URL} (chat_started, chat_ended, tool_call)",

@@ -132,9 +132,9 @@ def test_hume_unreachable_is_one_line_and_exit_1(
 
 
 def test_a_module_that_cannot_be_imported_is_one_line_and_exit_2(env: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("tools", "sync", "--tools", "tests.toolsync.no_such_module") == 2
+    assert run("tools", "sync", "--tools", "tests.evi_toolhost.sync.no_such_module") == 2
     line = one_error_line(capsys.readouterr().err)
-    assert line.startswith("evi-toolhost: cannot import tool module 'tests.toolsync.no_such_module'")
+    assert line.startswith("evi-toolhost: cannot import tool module 'tests.evi_toolhost.sync.no_such_module'")
 
 
 def make_config(api: httpx.Client, **fields: Any) -> dict[str, Any]:
@@ -180,6 +180,26 @@ def test_attach_dry_run_prints_the_diff_and_changes_nothing(
     assert f"  webhooks: (none) → {WEBHOOK} (chat_started, chat_ended, tool_call)\n" in out
     assert out.rstrip().endswith("dry run: would create a new version; nothing was changed at Hume")
     assert len(versions_of(api, "configs", config["id"])) == 1
+
+
+def test_attach_dry_run_names_the_old_and_the_new_version_of_a_resynced_tool(
+    env: None, capsys: pytest.CaptureFixture[str], api: httpx.Client
+) -> None:
+    config = make_config(api)
+    assert run("tools", "sync") == 0
+    assert run("config", "attach", "--config-id", config["id"], "--webhook-url", WEBHOOK) == 0
+    [forecast] = tools_by_name(api)[OUR_TOOLS[0]]
+    edited = api.post(f"/v0/evi/tools/{forecast['id']}", json={"parameters": forecast["parameters"]})
+    assert edited.status_code == 201
+    assert run("tools", "sync") == 0  # restores our version: number 2
+    capsys.readouterr()
+
+    assert run("config", "attach", "--config-id", config["id"], "--webhook-url", WEBHOOK, "--dry-run") == 0
+    out = capsys.readouterr().out
+
+    tools_line = next(line for line in out.splitlines() if line.startswith("  tools: "))
+    assert f"{OUR_TOOLS[0]}@0" in tools_line.split(" → ")[0]
+    assert f"{OUR_TOOLS[0]}@2" in tools_line.split(" → ")[1]
 
 
 def test_attach_before_sync_names_the_tools_and_exits_1(

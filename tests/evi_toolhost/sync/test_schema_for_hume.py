@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from evi_toolhost.sync.toolsync import parameters_text, sync_tools
+from evi_toolhost.sync.tools import parameters_text, sync_tools
 from service.evi.management import HumeManagementClient
 from tests.support.hume_api import Sent, assert_posted_bodies_match_spec
 from workers import ToolContext

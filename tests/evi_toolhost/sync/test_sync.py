@@ -12,7 +12,8 @@ import httpx
 import pytest
 from pydantic import Field
 
-from evi_toolhost.sync.toolsync import MISSING, Change, format_change, parameters_text, sync_tools
+from evi_toolhost.sync.changes import MISSING, Change, format_change
+from evi_toolhost.sync.tools import parameters_text, sync_tools
 from service.evi.management import HumeApiError, HumeManagementClient
 from tests.support.hume_api import Sent, assert_posted_bodies_match_spec, posts, tools_by_name
 from workers.handlers.registry import RegisteredTool, Registry

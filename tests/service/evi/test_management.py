@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from evi_toolhost.simulator import SimulatorState
-from evi_toolhost.sync.toolsync import latest_config
+from evi_toolhost.sync.attach import latest_config
 from service.evi.management import HumeApiError, HumeManagementClient, error_message
 from tests.conftest import TEST_API_KEY
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,10 +78,32 @@ def test_duplicate_names_raise_naming_both_functions(registry: Registry) -> None
     @registry.tool(name="lookup")
     def first() -> None: ...
 
-    with pytest.raises(ValueError, match=r"duplicate tool name 'lookup': .*second and .*first"):
+    with pytest.raises(
+        ValueError, match=r"duplicate tool name 'lookup': .*second \(line \d+\) and .*first \(line \d+\)"
+    ):
 
         @registry.tool(name="lookup")
         def second() -> None: ...
+
+
+def test_two_functions_of_one_name_in_one_module_are_duplicates(registry: Registry, tmp_path: Path) -> None:
+    module = tmp_path / "twice.py"
+    module.write_text(
+        "def register(tool):\n"
+        "    @tool\n"
+        "    def forecast(city: str) -> str:\n"
+        "        return city\n"
+        "\n"
+        "    @tool\n"
+        "    def forecast(city: str) -> str:  # noqa: F811\n"
+        "        return city.upper()\n"
+    )
+    namespace: dict[str, object] = {"__name__": "twice"}
+    exec(compile(module.read_text(), str(module), "exec"), namespace)
+    with pytest.raises(
+        ValueError, match=r"duplicate tool name 'forecast': twice\..*forecast \(line 6\) and .*forecast \(line 2\)"
+    ):
+        namespace["register"](registry.tool)  # type: ignore[operator]
 
 
 def test_registering_the_same_function_again_replaces_it(registry: Registry) -> None:
