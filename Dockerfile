@@ -1,4 +1,6 @@
-# One image for every process: `docker run IMAGE web|worker|relay`.
+# One image for every process: `docker run IMAGE web|worker|relay`. Every version is pinned
+# (constraints.txt), so the same build gives the same image.
+# Your own tools go in an image built FROM this one: see examples/my-tools/Dockerfile.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -8,17 +10,17 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-# Dependencies in their own layer: rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
+# Dependencies in their own layer: rebuilt only when pyproject.toml or constraints.txt changes.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+    && pip install -r /tmp/requirements.txt -c constraints.txt
 
 COPY README.md ./
 COPY service ./service
 COPY workers ./workers
-COPY examples ./examples
-RUN pip install --no-deps . && useradd --create-home --uid 10001 app
+COPY evi_toolhost ./evi_toolhost
+RUN pip install --no-deps -c constraints.txt . && useradd --create-home --uid 10001 app
 
 USER app
 EXPOSE 8000

@@ -14,12 +14,10 @@ Tests: `evi_toolhost.testing` (and the `evi` pytest fixture). The names load on 
 line and the web process never import the worker tier for them.
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from service.evi.messages import (
         AssistantInput,
         Context,
@@ -77,14 +75,14 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'evi_toolhost' has no attribute {name!r}")
     from evi_toolhost.packages import check_packages
 
     check_packages()
-    value = getattr(importlib.import_module(home), name)
+    value = getattr(_importlib.import_module(home), name)
     globals()[name] = value
     return value
 

@@ -13,8 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from service.evi.messages import AssistantInput
-from workers import ToolContext, ToolError, tool
+from evi_toolhost import AssistantInput, ToolContext, ToolError, tool
 
 ORDERS: dict[str, dict[str, str | None]] = {
     "A1001": {"status": "shipped", "carrier": "DHL", "eta": "tomorrow"},

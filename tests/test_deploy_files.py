@@ -10,6 +10,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from evi_toolhost.cli import SUBCOMMANDS, command_module
 from service.settings import Settings
@@ -55,3 +57,27 @@ def test_env_example_and_readme_document_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     assert [v for v in variables if v not in env_example] == []
     assert [v for v in variables if f"`{v}`" not in readme] == []
+
+
+def constraints() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pins = [line.split("==") for line in lines if line and not line.startswith("#")]
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def test_the_constraints_pin_every_runtime_dependency_within_its_range() -> None:
+    pinned = constraints()
+    for requirement in map(
+        Requirement, tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    ):
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"{name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(pinned[name]), f"{name}=={pinned[name]} is outside {requirement}"
+
+
+def test_the_image_installs_the_pinned_versions_and_shows_how_to_add_tools() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-c constraints.txt" in dockerfile
+    example = (ROOT / "examples" / "my-tools" / "Dockerfile").read_text()
+    assert example.startswith("# ") and "\nFROM evi-toolhost\n" in example
+    assert "-c /app/constraints.txt /src" in example

@@ -1,57 +1,207 @@
-"""The README's handler example is real code: it registers and answers as the README says."""
+"""Every code block in README.md runs in a test, the way a user runs it.
+
+Each block is claimed by exactly one check below; a new block without a check fails
+`test_every_code_block_has_a_check`. Blocks that are files of `examples/my-tools` must equal those files, and
+that project is installed and tested in a fresh virtualenv that has nothing but the package.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+import yaml
 
-import workers
-from service.evi.control_plane import RecordingControlPlane
+import evi_toolhost
+from evi_toolhost.simulator import SimulatorState, create_simulator_app
+from evi_toolhost.simulator.script import parse_script
+from evi_toolhost.testing import ToolKit
+from tests.conftest import TEST_API_KEY
+from tests.support.servers import UvicornThread
 from workers.handlers.registry import Registry
-from workers.testing import call_tool
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+MY_TOOLS = ROOT / "examples" / "my-tools"
 
 
-def readme_example() -> str:
-    section = README.read_text().split("## Writing a tool", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match is not None
-    return match.group(1)
+@dataclass(frozen=True)
+class Block:
+    language: str
+    text: str
+    line: int
+
+
+def readme_blocks() -> list[Block]:
+    text = (ROOT / "README.md").read_text()
+    return [
+        Block(match.group(1), match.group(2), text[: match.start()].count("\n") + 1)
+        for match in re.finditer(r"^```(\w*)\n(.*?)^```$", text, re.M | re.S)
+    ]
+
+
+def block(starting: str) -> Block:
+    (found,) = [b for b in readme_blocks() if b.text.startswith(starting)]
+    return found
+
+
+CHECKED: dict[str, str] = {
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[embedded]'": "test_quick_start_demo_from_a_copy_of_the_repo",
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'": "test_quick_start_tests_are_what_ci_runs",
+    "from typing import Literal": "test_the_tool_example_is_the_example_package_and_answers_through_the_kit",
+    '[project.entry-points."evi_toolhost.tools"]': "test_the_example_project_passes_under_plain_pytest",
+    "import myco.tools": "test_the_example_project_passes_under_plain_pytest",
+    ".venv/bin/evi-toolhost simulate --call": "tests/integration/test_demo_and_dev.py",
+    "name: my conversation": "tests/integration/test_demo_and_dev.py",
+    "export HUME_API_KEY=": "test_the_three_commands_run_against_the_simulator",
+    "web: evi-toolhost web": "test_the_procfile_block_is_the_procfile",
+    "# Your tools in evi-toolhost's image": "test_the_dockerfile_block_is_the_example_dockerfile",
+    "rq info --url": "test_the_rq_commands_run_against_a_real_redis",
+}
+
+
+def test_every_code_block_has_a_check() -> None:
+    for found in readme_blocks():
+        claims = [start for start in CHECKED if found.text.startswith(start)]
+        assert len(claims) == 1, f"README.md line {found.line}: add a check for this block to {__file__}"
+
+
+def test_quick_start_tests_are_what_ci_runs() -> None:
+    """The second quick-start command is exactly what `.ci/run` installs and runs (CI executes it)."""
+    command = block("python3 -m venv .venv && .venv/bin/pip install -e '.[test]'").text.strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    for step in command.split(" && "):
+        assert step in ci, f"{step!r} is not in .ci/run"
+
+
+def test_the_tool_example_is_the_example_package_and_answers_through_the_kit(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = block("from typing import Literal").text
+    assert code == (MY_TOOLS / "myco" / "tools.py").read_text()
+    registry = Registry()
+    monkeypatch.setattr(evi_toolhost, "tool", registry.tool)
+    with ToolKit(registry) as kit:
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+        paris = kit.call_sync("get_forecast", city="Paris")
+        assert [m.type for m in paris.messages] == ["assistant_input", "tool_response"]
+        assert paris.content == '{"city":"Paris","high":21,"unit":"celsius"}'
+        assert kit.call_sync("get_forecast", city="Atlantis").code == "unknown_city"
+        assert kit.call_sync("get_forecast", city="Oslo", unit="kelvin").code == "invalid_arguments"
+
+
+def test_the_procfile_block_is_the_procfile() -> None:
+    assert block("web: evi-toolhost web").text == (ROOT / "Procfile").read_text()
+
+
+def test_the_dockerfile_block_is_the_example_dockerfile() -> None:
+    assert block("# Your tools in evi-toolhost's image").text == (MY_TOOLS / "Dockerfile").read_text()
+
+
+def test_the_script_skeleton_is_a_valid_script() -> None:
+    script = parse_script(yaml.safe_load(block("name: my conversation").text))
+    assert [turn.tool for turn in script.tool_turns] == ["get_weather", "web_search"]
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
-    fresh = Registry()
-    monkeypatch.setattr(workers, "tool", fresh.tool)
-    exec(compile(readme_example(), str(README), "exec"), {"__name__": "readme_example"})
-    return fresh
+def simulator() -> Iterator[tuple[UvicornThread, SimulatorState]]:
+    state = SimulatorState()
+    with UvicornThread(create_simulator_app(TEST_API_KEY, state)) as server:
+        yield server, state
 
 
-def call(registry: Registry, arguments: dict[str, str], recorder: RecordingControlPlane | None = None) -> Any:
-    return asyncio.run(call_tool("get_forecast", arguments, registry=registry, control_plane=recorder))
+def shell_lines(text: str) -> list[list[str]]:
+    """Each command of a shell block as argv (comments and blank lines dropped)."""
+    return [shlex.split(line, comments=True) for line in text.splitlines() if line.split("#")[0].strip()]
 
 
-def test_the_example_says_one_moment_then_answers(registry: Registry) -> None:
-    recorder = RecordingControlPlane()
-    answer = call(registry, {"city": "Paris"}, recorder)
-    assert answer.type == "tool_response"
-    assert json.loads(answer.content) == {"city": "Paris", "high": 21, "unit": "celsius"}
-    assert [message.type for message in recorder.messages()] == ["assistant_input", "tool_response"]
+def test_the_three_commands_run_against_the_simulator(simulator: tuple[UvicornThread, SimulatorState]) -> None:
+    server, state = simulator
+    export, sync, attach = shell_lines(block("export HUME_API_KEY=").text)
+    assert export == ["export", "HUME_API_KEY=..."]
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(MY_TOOLS),
+        "HUME_API_KEY": TEST_API_KEY,
+        "HUME_API_BASE_URL": server.url,
+        "TOOL_MODULES": "myco.tools",
+    }
+    program = str(Path(sys.executable).parent / "evi-toolhost")
+
+    def run(*argv: str) -> str:
+        done = subprocess.run([program, *argv], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    for argv in (sync, attach):
+        assert argv[0] == "evi-toolhost"
+        assert "usage: evi-toolhost" in run(*argv[1:3], "--help")
+    assert "get_forecast: new tool" in run(*sync[1:], "--dry-run")
+    assert state.tools.listing() == []
+    run(*sync[1:])
+    config = state.configs.create("readme", {"evi_version": "3"})
+    out = run(*(config.id if arg == "YOUR-CONFIG-ID" else arg for arg in attach[1:]), "--dry-run")
+    assert "tools: (none) → get_forecast@0" in out and "https://YOUR-HOST/hume-webhook" in out
 
 
-def test_the_example_raises_tool_error_and_rejects_bad_units(registry: Registry) -> None:
-    unknown = call(registry, {"city": "Atlantis"})
-    assert (unknown.type, unknown.code) == ("tool_error", "unknown_city")
-    kelvin = call(registry, {"city": "Oslo", "unit": "kelvin"})
-    assert (kelvin.type, kelvin.code) == ("tool_error", "invalid_arguments")
+def test_the_rq_commands_run_against_a_real_redis(redis_url: str) -> None:
+    rq = Path(sys.executable).parent / "rq"
+    for argv in shell_lines(block("rq info --url").text):
+        assert argv[0] == "rq"
+        command = [str(rq), *(redis_url if arg == "$REDIS_URL" else arg for arg in argv[1:])]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
 
 
-def test_the_testing_snippet_in_the_readme_matches_the_example(registry: Registry) -> None:
-    assert 'call_tool("get_forecast", {"city": "Atlantis"})' in README.read_text()
-    assert call(registry, {"city": "Atlantis"}).code == "unknown_city"
+# --- the slow ones: a fresh virtualenv, as a user's machine has -------------------------------------------
+
+
+def fresh_venv(where: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=120)
+
+    def run(*command: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": f"{where / 'bin'}:/usr/bin:/bin", "HOME": os.environ.get("HOME", str(where))}
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    return run
+
+
+@pytest.mark.integration
+def test_the_example_project_passes_under_plain_pytest(tmp_path: Path) -> None:
+    """README's test snippet, in a new project that only pip-installed the package (and pytest)."""
+    assert block("import myco.tools").text == (MY_TOOLS / "tests" / "test_tools.py").read_text()
+    entry_point = tomllib.loads(block('[project.entry-points."evi_toolhost.tools"]').text)["project"]["entry-points"]
+    assert tomllib.loads((MY_TOOLS / "pyproject.toml").read_text())["project"]["entry-points"] == entry_point
+    project = tmp_path / "my-tools"
+    shutil.copytree(MY_TOOLS, project)
+    run = fresh_venv(tmp_path / "venv")
+    run("pip", "install", "--quiet", str(ROOT), "pytest")
+    run("pip", "install", "--quiet", "--no-deps", "--editable", str(project))
+    tested = run("pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    assert "2 passed" in tested.stdout
+    found = run("python", "-c", "from workers.handlers.discovery import discover; print(discover([]))", cwd=tmp_path)
+    assert found.stdout.strip() == "['myco.tools']"
+
+
+@pytest.mark.integration
+def test_quick_start_demo_from_a_copy_of_the_repo(tmp_path: Path) -> None:
+    """The first quick-start command, verbatim, in a copy of the repository made as a clone would be."""
+    command = block("python3 -m venv .venv && .venv/bin/pip install -e '.[embedded]'").text.strip()
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    clone = tmp_path / "clone"
+    for name in files.splitlines():
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path)), "PIP_QUIET": "1"}
+    done = subprocess.run(["sh", "-c", command], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("PASS: ")

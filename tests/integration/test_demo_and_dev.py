@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from evi_toolhost.embedded_redis import free_port
+from evi_toolhost.local_setup import SIMULATOR_PORT, WEB_PORT
 from tests.support.servers import wait_for, wait_for_http
+from tests.test_readme import ROOT, readme_blocks
 
 pytestmark = pytest.mark.integration
 
@@ -69,43 +75,102 @@ def test_demo_plays_the_scripted_call_and_exits_zero() -> None:
     assert out.strip().splitlines()[-1].startswith("PASS: 6/6 tool calls met their expectations")
 
 
-@pytest.fixture
-def dev() -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
-    web_port, sim_port = free_port(), free_port()
-    process = subprocess.Popen(
-        cli("dev", "--sim", "--port", str(web_port), "--sim-port", str(sim_port)),
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+@dataclass
+class Dev:
+    process: subprocess.Popen[bytes]
+    web_port: int
+    sim_port: int
+    output: Path
+
+    def flags(self) -> list[str]:
+        """What `simulate` needs to be told when dev does not run on the default ports."""
+        flags = []
+        if self.sim_port != SIMULATOR_PORT:
+            flags += ["--simulator-url", f"http://127.0.0.1:{self.sim_port}"]
+        if self.web_port != WEB_PORT:
+            flags += ["--webhook-url", f"http://127.0.0.1:{self.web_port}/hume-webhook"]
+        return flags
+
+    def printed_call(self) -> list[str]:
+        """The `simulate --call` command dev printed for the user to run from another terminal."""
+        lines = wait_for(lambda: "simulate --call" in self.output.read_text() and self.output.read_text(), timeout=30)
+        (line,) = [line for line in lines.splitlines() if "simulate --call" in line]
+        return shlex.split(line.split("|", 1)[1])
+
+
+def port_or_free(port: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
+
+
+@contextmanager
+def running_dev(tmp_path: Path, *args: str, web_port: int | None = None, sim_port: int | None = None) -> Iterator[Dev]:
+    web_port, sim_port = web_port or free_port(), sim_port or free_port()
+    output = tmp_path / "dev.log"
+    with output.open("wb") as log:
+        process = subprocess.Popen(
+            cli("dev", "--sim", "--port", str(web_port), "--sim-port", str(sim_port), *args),
+            env=clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{web_port}/healthz", timeout=30, process=process)
         wait_for_http(f"http://127.0.0.1:{sim_port}/_sim/stats", timeout=30, process=process)
-        yield process, web_port, sim_port
+        yield Dev(process, web_port, sim_port, output)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
 
 
-def test_dev_with_the_simulator_answers_a_script_played_from_another_terminal(
-    dev: tuple[subprocess.Popen[bytes], int, int],
-) -> None:
-    _, web_port, sim_port = dev
-    env = {**clean_env(), "HUME_API_KEY": "dev-local-api-key", "HUME_WEBHOOK_SIGNING_KEY": "dev-local-signing-key"}
-    args = ("--script", "weather", "--simulator-url", f"http://127.0.0.1:{sim_port}")
-    webhook = ("--webhook-url", f"http://127.0.0.1:{web_port}/hume-webhook")
-    played = subprocess.run(cli("simulate", *args, *webhook), env=env, capture_output=True, text=True, timeout=60)
-    assert played.returncode == 0, played.stdout + played.stderr
-    assert "get_weather" in played.stdout and "tool_response" in played.stdout
-    assert played.stdout.strip().splitlines()[-1].startswith("PASS")
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Dev]:
+    with running_dev(tmp_path) as running:
+        yield running
+
+
+def simulate(*args: str) -> subprocess.CompletedProcess[str]:
+    """`evi-toolhost simulate ...` from another terminal: no keys in its environment."""
+    return subprocess.run(cli("simulate", *args), env=clean_env(), capture_output=True, text=True, timeout=60)
+
+
+def test_the_readme_call_and_script_play_against_dev(tmp_path: Path) -> None:
+    """README's `simulate --call` verbatim (on dev's default ports when they are free), and its script skeleton."""
+    with running_dev(tmp_path, web_port=port_or_free(WEB_PORT), sim_port=port_or_free(SIMULATOR_PORT)) as dev:
+        (line,) = [b for b in readme_blocks() if b.text.startswith(".venv/bin/evi-toolhost simulate --call")]
+        argv = shlex.split(line.text)
+        assert argv[:2] == [".venv/bin/evi-toolhost", "simulate"]
+        called = simulate(*argv[2:], *dev.flags())
+        assert called.returncode == 0, called.stdout + called.stderr
+        assert "→ tool_response" in called.stdout and '"city":"Paris"' in called.stdout
+        (skeleton,) = [b for b in readme_blocks() if b.text.startswith("name: my conversation")]
+        script = tmp_path / "conversation.yaml"
+        script.write_text(skeleton.text)
+        played = simulate("--script", str(script), *dev.flags())
+        assert played.returncode == 0, played.stdout + played.stderr
+        assert played.stdout.strip().splitlines()[-1] == "PASS: 2/2 tool calls met their expectations"
+
+
+def test_dev_prints_a_call_that_works_for_the_tools_it_runs(tmp_path: Path) -> None:
+    with running_dev(tmp_path, "--tools", "tests.integration.relay_tools") as dev:
+        argv = dev.printed_call()
+        assert argv[argv.index("--call") + 1] == "ping"
+        assert Path(argv[0]).name == "evi-toolhost"
+        # Verbatim, from the folder dev runs in: the program path it printed must work as typed.
+        played = subprocess.run(argv, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+        assert played.returncode == 0, played.stdout + played.stderr
+        assert "→ tool_response" in played.stdout
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_stopping_dev_leaves_no_process_behind(
-    dev: tuple[subprocess.Popen[bytes], int, int], stop_signal: signal.Signals
-) -> None:
-    process, web_port, _ = dev
+def test_stopping_dev_leaves_no_process_behind(dev: Dev, stop_signal: signal.Signals) -> None:
+    process, web_port = dev.process, dev.web_port
     children = wait_for(lambda: (found := descendants(process.pid)) and len(found) >= 5 and found, timeout=20)
     process.send_signal(stop_signal)
     assert process.wait(timeout=20) == 0

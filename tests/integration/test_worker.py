@@ -21,6 +21,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from evi_toolhost.embedded_redis import EmbeddedRedis
+from evi_toolhost.testing import ToolKit
 from service.queue.contract import TOOLS_QUEUE
 from tests.support.servers import wait_for
 from tests.support.stack import Stack, running_stack
@@ -30,7 +31,7 @@ from workers.records import read_chat
 pytestmark = pytest.mark.integration
 
 POOL_SIZE = 2
-TOOL_MODULES = "examples.weather,tests.integration.tools"
+TOOL_MODULES = "examples.weather,tests.integration.tools,tests.integration.kit_tools"
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +139,22 @@ def test_control_plane_404_is_not_retried_and_recorded_undeliverable(stack: Stac
     assert (record["http_status"], record["answer_type"]) == ("404", "tool_response")
     assert stack.sim.http_send_attempts[chat_id] == 1
     assert stack.sim.answers_for(tool_call_id) == []
+
+
+def test_the_test_kit_writes_the_same_call_record_as_a_worker(stack: Stack) -> None:
+    import tests.integration.kit_tools  # noqa: F401  (the kit runs the tool in this process)
+
+    chat_id = stack.chat()
+    tool_call_id, _ = stack.call("say_then_answer", {}, chat_id)
+    stack.only_answer(tool_call_id)
+    said = [m.message["type"] for m in stack.sim.chats[chat_id].received]
+    worker_record = stack.record(tool_call_id)
+    with ToolKit() as kit:
+        result = kit.call_sync("say_then_answer")
+    assert [message.type for message in result.messages] == said == ["assistant_input", "tool_response"]
+    assert set(worker_record) - {"job_id"} == set(result.record)
+    stable = ("name", "tool_type", "status", "answer_type", "transport", "ran", "relay_wait_ms")
+    assert {key: result.record[key] for key in stable} == {key: worker_record[key] for key in stable}
 
 
 def test_twenty_answers_reuse_connections(stack: Stack) -> None:

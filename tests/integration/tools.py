@@ -61,3 +61,4 @@ def keep_transcript(event: WebhookEventChatEnded, ctx: ChatContext, transcript: 
     if transcript:
         redis().rpush(f"test:transcript:{event.chat_id}", *(json.dumps(line.to_dict()) for line in transcript))
     redis().set(f"test:ended:{event.chat_id}", len(transcript))
+

@@ -82,8 +82,6 @@ class Outcome:
     status: Status
     ran: bool
     """Whether the handler was started (False: unknown tool, invalid arguments, or already too late)."""
-    started_at: float | None = None
-    finished_at: float | None = None
 
     @property
     def code(self) -> str | None:
@@ -175,27 +173,26 @@ async def execute(
         value = await _run(tool, kwargs, deadline, executor)
         content = to_content(value)
     except _DeadlinePassed:
-        finished = time.time()
-        log.warning("tool call %s (%s) timed out after %.2f s", call.tool_call_id, tool.name, finished - started)
+        log.warning("tool call %s (%s) timed out after %.2f s", call.tool_call_id, tool.name, time.time() - started)
         error = f"{tool.name} timed out after {deadline - started:.1f} s"
-        return Outcome(timeout_answer(call, tool, error), "timeout", True, started, finished)
+        return Outcome(timeout_answer(call, tool, error), "timeout", True)
     except ToolError as exc:
         log.info("tool call %s (%s) raised ToolError %s", call.tool_call_id, tool.name, exc.code)
         message = tool_error(call, exc.code, exc.content, f"{tool.name} reported {exc.code}")
-        return Outcome(message, "failed", True, started, time.time())
+        return Outcome(message, "failed", True)
     except PydanticSerializationError:
         log.exception("tool call %s (%s) returned a value that is not JSON", call.tool_call_id, tool.name)
         message = tool_error(
             call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} returned a non-JSON value"
         )
-        return Outcome(message, "failed", True, started, time.time())
+        return Outcome(message, "failed", True)
     except Exception as exc:
         log.exception("tool call %s (%s) failed", call.tool_call_id, tool.name)
         message = tool_error(
             call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} raised {type(exc).__name__}"
         )
-        return Outcome(message, "failed", True, started, time.time())
-    return Outcome(tool_response(call, content), "answered", True, started, time.time())
+        return Outcome(message, "failed", True)
+    return Outcome(tool_response(call, content), "answered", True)
 
 
 async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, executor: Executor | None) -> Any:
