@@ -7,6 +7,7 @@ that project is installed and tested in a fresh virtualenv that has nothing but 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -189,6 +190,10 @@ def test_the_example_project_passes_under_plain_pytest(tmp_path: Path) -> None:
     assert "2 passed" in tested.stdout
     found = run("python", "-c", "from workers.handlers.discovery import discover; print(discover([]))", cwd=tmp_path)
     assert found.stdout.strip() == "['myco.tools']"
+    listing = "import importlib.metadata as m, json; print(json.dumps([f.parts[0] for f in m.files('evi-toolhost')]))"
+    installed = json.loads(run("python", "-c", listing, cwd=tmp_path).stdout)
+    top_level = {name for name in installed if not name.endswith(".dist-info") and name not in ("..", "bin")}
+    assert top_level == {"evi_toolhost", "service", "workers"}
 
 
 @pytest.mark.integration

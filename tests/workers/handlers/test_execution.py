@@ -17,7 +17,7 @@ from service.evi.messages import AssistantInput, ToolErrorMessage, ToolResponseM
 from workers import ToolContext, ToolError
 from workers.handlers.execution import compute_deadline, to_content
 from workers.handlers.registry import Registry
-from workers.testing import call_tool
+from workers.testing import ToolKit, call_tool
 
 
 class Forecast(BaseModel):
@@ -220,27 +220,24 @@ def test_async_tool_that_never_returns_times_out_at_its_deadline(registry: Regis
 
 
 def test_async_tool_that_ignores_cancellation_is_left_behind(registry: Registry) -> None:
-    stop = False
+    stop = threading.Event()
 
     @registry.tool(timeout=0.2)
     async def stubborn() -> None:
-        while not stop:
+        while not stop.is_set():
             try:
                 await asyncio.sleep(0.02)
             except asyncio.CancelledError:
                 continue
 
-    # A persistent loop, as in the worker (asyncio.run would wait for the stubborn task at exit).
-    loop = asyncio.new_event_loop()
-    try:
-        started = time.monotonic()
-        answer = loop.run_until_complete(call_tool("stubborn", {}, registry=registry))
-        assert answer.code == "timeout"
-        assert time.monotonic() - started < 0.8
-    finally:
-        stop = True
-        loop.run_until_complete(asyncio.sleep(0.1))
-        loop.close()
+    with ToolKit(registry) as kit:  # a persistent loop, as in the worker
+        try:
+            started = time.monotonic()
+            assert kit.call_sync("stubborn").code == "timeout"
+            assert time.monotonic() - started < 0.8
+        finally:
+            stop.set()
+            kit.runtime.run(asyncio.sleep(0.1))  # the left-behind handler sees `stop` and ends
 
 
 def test_sync_tool_that_hangs_times_out_and_its_thread_is_abandoned(registry: Registry) -> None:
