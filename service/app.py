@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service.health import healthz, readyz
-from service.redis_client import connect
+from service.queue.enqueue import Enqueuer
+from service.redis_client import connect_async
 from service.responses import error_response
 from service.settings import Settings, load_settings
 from service.webhooks import hume_webhook
@@ -32,15 +33,16 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "the service failed to handle this request")
 
 
-def create_app(settings: Settings, redis: Redis | None = None) -> Starlette:
+def create_app(settings: Settings, redis: AsyncRedis | None = None) -> Starlette:
+    """The app; `redis` is the asyncio client it uses (default: one for `settings.redis_url`, closed at shutdown)."""
     owns_redis = redis is None
-    client = redis if redis is not None else connect(settings.redis_url)
+    client = redis if redis is not None else connect_async(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         if owns_redis:
-            client.close()
+            await client.aclose()
 
     app = Starlette(
         routes=[
@@ -53,6 +55,12 @@ def create_app(settings: Settings, redis: Redis | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.redis = client
+    app.state.enqueuer = Enqueuer(
+        client,
+        claim_ttl_seconds=settings.claim_ttl_seconds,
+        record_ttl_seconds=settings.record_ttl_seconds,
+        default_timeout_seconds=settings.tool_timeout_seconds,
+    )
     return app
 
 

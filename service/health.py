@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from redis import Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,7 +17,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     redis: Redis = request.app.state.redis
     try:
-        await run_in_threadpool(redis.ping)
+        await redis.ping()
     except RedisError as exc:
         return error_response(503, "redis_unavailable", f"Redis does not answer ({type(exc).__name__})")
     return JSONResponse({"status": "ready"})

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     record_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     transcripts_enabled: bool = True
     delivery_grace_seconds: float = Field(default=2.0, ge=0)
+    hook_timeout_seconds: float = Field(default=30.0, gt=0)
 
     relay_enabled: bool = True
     relay_confirm_timeout_ms: int = Field(default=200, gt=0)

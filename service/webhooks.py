@@ -1,24 +1,35 @@
-"""`POST /hume-webhook`: size limit → verify signature → JSON → schema → claim and enqueue → 202."""
+"""`POST /hume-webhook`: size limit → verify signature → JSON → shape → schema → claim and enqueue → 202.
+
+Every refusal is a 4xx naming the problem, so no input can make a 500 (which would also close the
+connection): a body that is not UTF-8 JSON, nests deeper than any event, names its event with something other
+than a string, or holds a string Redis cannot store (a lone UTF-16 surrogate) is refused before it reaches
+the schema. The intake is async end to end: the claim and the job go out in one Redis round trip from the
+event loop (`service.queue.enqueue`).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+from typing import Any
 
 from pydantic import ValidationError
-from redis import Redis
 from redis.exceptions import RedisError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service.evi.signing import SignatureError, verify
 from service.evi.webhooks import KNOWN_EVENT_NAMES, webhook_event_adapter
-from service.queue.enqueue import enqueue
+from service.queue.enqueue import Enqueuer
 from service.responses import error_response
 from service.settings import Settings
 
 log = logging.getLogger("evi_toolhost.webhooks")
+
+MAX_NESTING = 32
+"""Deeper than any EVI event nests (the deepest, a tool call, is 3 levels), and far from Python's own limit."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class BodyTooLarge(Exception):
@@ -39,6 +50,32 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def nesting(value: Any) -> int:
+    """How deep objects and arrays nest in a parsed JSON value (a scalar is 0)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > MAX_NESTING:
+                return depth
+            pending.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def storable(text: str, payload: Any) -> bool:
+    """False when a string holds a lone surrogate: valid JSON, but no UTF-8 for Redis (or Hume) to carry."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return True
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def describe_validation_error(exc: ValidationError, event_name: str) -> list[dict[str, str]]:
     """Each failing field as a dotted path inside the event (the union's tag left out)."""
     fields = []
@@ -57,36 +94,45 @@ def invalid_payload(fields: list[dict[str, str]]) -> Response:
 
 async def hume_webhook(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    redis: Redis = request.app.state.redis
+    enqueuer: Enqueuer = request.app.state.enqueuer
     try:
         body = await read_body(request, settings.webhook_max_body_bytes)
     except BodyTooLarge:
-        return error_response(
-            413, "body_too_large", f"the body is larger than {settings.webhook_max_body_bytes} bytes"
-        )
+        return error_response(413, "body_too_large", f"the body is larger than {settings.webhook_max_body_bytes} bytes")
     try:
         verify(body, request.headers, settings.webhook_keys, settings.webhook_tolerance_seconds)
     except SignatureError as exc:
         log.warning("webhook rejected: %s", exc.failure.value)
         return error_response(401, "invalid_signature", exc.failure.value)
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode("utf-8")
+        payload = json.loads(text)
+    except UnicodeDecodeError:
+        return error_response(400, "malformed_json", "the body is not UTF-8")
+    except RecursionError:
+        return error_response(400, "malformed_json", f"the body nests deeper than any event ({MAX_NESTING} levels)")
+    except ValueError as exc:
         return error_response(400, "malformed_json", f"the body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
         return error_response(422, "invalid_payload", "the body must be a JSON object")
+    if nesting(payload) > MAX_NESTING:
+        return error_response(422, "invalid_payload", f"the body nests deeper than any event ({MAX_NESTING} levels)")
     event_name = payload.get("event_name")
     if event_name is None:
         return invalid_payload([{"field": "event_name", "problem": "Field required"}])
+    if not isinstance(event_name, str):
+        return invalid_payload([{"field": "event_name", "problem": "Input should be a valid string"}])
     if event_name not in KNOWN_EVENT_NAMES:
-        log.info("webhook ignored: unknown event_name %r", event_name)
+        log.info("webhook ignored: unknown event_name %r", event_name[:100])
         return JSONResponse({"status": "ignored"}, status_code=202)
+    if not storable(text, payload):
+        return error_response(422, "invalid_payload", "a string in the event holds a lone UTF-16 surrogate (\\ud800)")
     try:
         event = webhook_event_adapter.validate_python(payload)
     except ValidationError as exc:
-        return invalid_payload(describe_validation_error(exc, str(event_name)))
+        return invalid_payload(describe_validation_error(exc, event_name))
     try:
-        outcome = await run_in_threadpool(enqueue, redis, event, settings.claim_ttl_seconds)
+        outcome = await enqueuer.enqueue(event)
     except RedisError as exc:
         log.error("webhook not queued, Redis unavailable: %s", type(exc).__name__)
         return error_response(

@@ -6,17 +6,13 @@ each with one argument: the webhook event as JSON-mode dict. Each hands its even
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
 
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
-from service.queue import contract
 from workers import lifecycle, tool_calls
-from workers.handlers.execution import timeout_answer
-from workers.records import CallStatus
 from workers.runtime import get_runtime
 
 log = logging.getLogger("evi_toolhost.jobs")
@@ -27,27 +23,6 @@ def run_tool_call(event: dict[str, Any]) -> str:
     job = get_current_job()
     return tool_calls.run_tool_call(
         get_runtime(), event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
-    )
-
-
-def answer_abandoned_tool_call(event: dict[str, Any], deadline: float) -> str:
-    """The guard (`workers.guard`): answers `timeout` unless the call was answered."""
-    runtime = get_runtime()
-    tool_call, call = tool_calls.parse_tool_call(event)
-    if runtime.redis.exists(contract.answered(call.tool_call_id)):
-        return "already answered"
-    log.warning("tool call %s (%s): no answer by its deadline; its worker is gone", call.tool_call_id, call.name)
-    message = timeout_answer(
-        call, runtime.registry.get(call.name), f"{call.name}: the worker running it stopped before answering"
-    )
-    return tool_calls.answer(
-        runtime,
-        tool_call,
-        message,
-        CallStatus.TIMEOUT,
-        deadline=max(deadline, time.time()),
-        cancel_guard=False,
-        note="worker_lost",
     )
 
 

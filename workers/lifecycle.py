@@ -49,7 +49,7 @@ def chat_started(runtime: Runtime, event: WebhookEventChatStarted) -> None:
     )
 
     async def send(message: PublishMessage) -> None:
-        await runtime.delivery.send(event.chat_id, message, deadline=time.time() + SEND_TIMEOUT_SECONDS)
+        await runtime.call(runtime.delivery.send(event.chat_id, message, deadline=time.time() + SEND_TIMEOUT_SECONDS))
 
     ctx = ChatContext(**_context_ids(event), _sender=send)
     _run_hooks(runtime, event, runtime.registry.hooks("chat_started"), (event, ctx))
@@ -106,9 +106,10 @@ def chat_ended(runtime: Runtime, event: WebhookEventChatEnded) -> int:
 
 
 def _run_hooks(runtime: Runtime, event: WebhookEventBase, hooks: Sequence[Hook], args: tuple[Any, ...]) -> None:
+    """Each hook on this job thread's loop, each within HOOK_TIMEOUT_SECONDS."""
     if not hooks:
         return
-    failures = runtime.run(_call_all(hooks, args))
+    failures = runtime.job_loop().run_until_complete(_call_all(hooks, args, runtime.settings.hook_timeout_seconds))
     kind = hooks[0].kind
     if not failures:
         return
@@ -125,16 +126,20 @@ def _run_hooks(runtime: Runtime, event: WebhookEventBase, hooks: Sequence[Hook],
     raise HookFailed(f"{len(failures)} of {len(hooks)} {kind} hooks failed for chat {event.chat_id}: {names}")
 
 
-async def _call_all(hooks: Sequence[Hook], args: tuple[Any, ...]) -> list[dict[str, str]]:
+async def _call_all(hooks: Sequence[Hook], args: tuple[Any, ...], timeout: float) -> list[dict[str, str]]:
     failures: list[dict[str, str]] = []
     loop = asyncio.get_running_loop()
     for hook in hooks:
         hook_args = args[: hook.arity]
+        if hook.is_async:
+            running: asyncio.Future[Any] = asyncio.ensure_future(hook.func(*hook_args))
+        else:
+            running = loop.run_in_executor(HANDLER_EXECUTOR, functools.partial(hook.func, *hook_args))
         try:
-            if hook.is_async:
-                await hook.func(*hook_args)
-            else:
-                await loop.run_in_executor(HANDLER_EXECUTOR, functools.partial(hook.func, *hook_args))
+            await asyncio.wait_for(running, timeout)
+        except TimeoutError:
+            log.error("%s hook %s did not finish within %g s; it is abandoned", hook.kind, hook.name, timeout)
+            failures.append({"hook": hook.name, "error": f"timeout after {timeout:g} s"})
         except Exception as exc:
             log.exception("%s hook %s failed", hook.kind, hook.name)
             failures.append({"hook": hook.name, "error": type(exc).__name__})

@@ -16,7 +16,9 @@ from service.queue import contract
 
 
 class CallStatus(StrEnum):
-    RUNNING = "running"
+    QUEUED = "queued"
+    """Written by the intake with the job; a worker that claims the call writes its outcome when it has one
+    (while it runs, `evi:run:{id}` exists)."""
     ANSWERED = "answered"
     """A `tool_response` was delivered."""
     FAILED = "failed"

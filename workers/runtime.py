@@ -1,10 +1,12 @@
 """What a worker process keeps from job to job: one asyncio event loop, one HTTP client (so pooled
 connections to Hume survive across jobs), Redis (a client per kind: blocking for job threads, asyncio for the
-loop), the delivery built on them, settings and the registry.
+loop), the delivery and the deadline watchdog built on them, settings and the registry.
 
-The loop runs in its own daemon thread for the runtime's whole life; the job threads of a worker
-(`WORKER_CONCURRENCY` of them) hand it their coroutines with `Runtime.run`, so the async handlers of
-different calls overlap on one loop and share one connection pool.
+The runtime's loop runs in its own daemon thread for the runtime's whole life and holds what calls share:
+delivery, the asyncio Redis client, the HTTP pool, the watchdog. Handlers do not run on it: each job thread
+(`WORKER_CONCURRENCY` of them) runs its handlers on a loop of its own (`Runtime.job_loop`), so a handler that
+blocks its loop (`time.sleep` in an `async def`) delays its own call only. A handler's `ctx.send` reaches the
+runtime's loop through `Runtime.call`.
 
 The runtime is created lazily in the process that runs jobs: after RQ's `WorkerPool` forks, each child
 builds its own (a loop or a socket must never cross a fork). Tests install their own with `use_runtime`.
@@ -13,6 +15,7 @@ builds its own (a loop or a socket must never cross a fork). Tests install their
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -30,6 +33,7 @@ from service.settings import Settings, load_settings
 from workers.delivery import Delivery, RelaySocket
 from workers.handlers.execution import DaemonThreadExecutor
 from workers.handlers.registry import Registry, default_registry
+from workers.watchdog import Watchdog
 
 log = logging.getLogger("evi_toolhost.runtime")
 
@@ -74,6 +78,50 @@ class Runtime:
             self.control_plane, self.aredis, claim_ttl_seconds=settings.claim_ttl_seconds, relay=relay
         )
         self.pid = os.getpid()
+        self._job_loops = threading.local()
+        self._watchdog_stop: asyncio.Event | None = None
+        self._watchdog_task: concurrent.futures.Future[None] | None = None
+
+    def start_watchdog(self) -> None:
+        """Run the deadline watchdog (`workers.watchdog`) on this runtime's loop until `close()`."""
+        if self._watchdog_task is not None:
+            return
+
+        def fallback(name: str) -> str | None:
+            tool = self.registry.get(name)
+            return tool.fallback if tool is not None else None
+
+        watchdog = Watchdog(
+            self.aredis,
+            self.delivery,
+            fallback=fallback,
+            record_ttl_seconds=self.settings.record_ttl_seconds,
+            delivery_grace_seconds=self.settings.delivery_grace_seconds,
+        )
+
+        async def run() -> None:
+            self._watchdog_stop = asyncio.Event()
+            await watchdog.run(self._watchdog_stop)
+
+        self._watchdog_task = asyncio.run_coroutine_threadsafe(run(), self.loop)
+
+    def job_loop(self) -> asyncio.AbstractEventLoop:
+        """This thread's own event loop for handlers and hooks, made on first use and kept for the thread's life."""
+        loop: asyncio.AbstractEventLoop | None = getattr(self._job_loops, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            self._job_loops.loop = loop
+        return loop
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` on the runtime's loop from any loop (a handler's, or the runtime's own)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on this process's loop (the same loop for every job and job thread) and wait for it.
@@ -107,6 +155,10 @@ class Runtime:
                 self.loop.close()
 
     async def _aclose(self) -> None:
+        if self._watchdog_stop is not None:
+            self._watchdog_stop.set()
+        if self._watchdog_task is not None:
+            await asyncio.wrap_future(self._watchdog_task)
         await self.http.aclose()
         await self.aredis.aclose()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -127,7 +128,8 @@ class ToolKit:
         registry = self.registry if timeout is None else self.registry.with_timeout(name, timeout)
         runtime = self._runtime(registry)
         first = len(self.recorder.sent)
-        tool_calls.run_tool_call(runtime, self._tool_call_event(name, arguments, call_id, response_required))
+        event = self._tool_call_event(name, arguments, call_id, response_required)
+        tool_calls.run_tool_call(runtime, event, enqueued_at=time.time())
         messages = [item.message for item in self.recorder.sent[first:] if item.chat_id == self.chat_id]
         answers = [m for m in messages if isinstance(m, Answer) and m.tool_call_id == call_id]
         return CallResult(call_id, answers[0] if answers else None, messages, read_call(self.redis, call_id))

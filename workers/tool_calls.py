@@ -2,14 +2,15 @@
 → deliver the answer (`workers.delivery`) → record what happened (`workers.records`).
 
 Once picked up, a call:
-1. claims the run (`SET evi:run:{id} NX`) and, in the same transaction, schedules its guard
-   (`workers.guard`), which answers `timeout` if this worker dies mid-call;
-2. runs the handler within the call's deadline;
-3. delivers the answer under the tool call's answer claim, so however often the job runs (webhook redelivery,
-   the relay seeing the call too, an RQ requeue) the handler runs at most once and EVI gets at most one answer;
-4. records the outcome in `evi:call:{id}` and cancels the guard.
+1. claims the run (`SET evi:run:{id} NX`), so however often its job runs (webhook redelivery, the relay seeing
+   the call too, the watchdog re-queueing a lost job) the handler runs at most once;
+2. runs the handler within the call's deadline, on this job thread's own event loop;
+3. delivers the answer under the call's answer claim, which every sender of an answer shares (this job, the
+   watchdog, the relay), so EVI gets at most one;
+4. records the outcome in `evi:call:{id}` and takes the call off `evi:deadlines`.
 
-The job runs in a job thread; the handler and the delivery run on the runtime's event loop.
+A call whose worker dies or hangs, or whose job is lost, is answered `timeout` by the watchdog
+(`workers.watchdog`) from the deadline the intake recorded; the deadline here is computed by the same rule.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from service.evi.messages import PublishMessage, ToolCallMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
-from workers import conversation, guard
+from workers import conversation
 from workers.handlers.context import ToolContext
-from workers.handlers.execution import Answer, compute_deadline, execute
+from workers.handlers.execution import Answer, execute
 from workers.handlers.registry import RegisteredTool
 from workers.records import CallStatus, update_call
+from workers.redis_retry import retry_redis
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine
 
@@ -45,18 +47,27 @@ def parse_tool_call(event: dict[str, Any]) -> tuple[WebhookEventToolCall, ToolCa
     return tool_call, call
 
 
+def deadline_of(runtime: Runtime, tool_call: WebhookEventToolCall, received: float | None) -> float:
+    """When the answer is due (epoch seconds), by the rule the intake used (`contract.triggered_ms`)."""
+    call = tool_call.tool_call_message
+    tool = runtime.registry.get(call.name)
+    timeout = tool.timeout if tool is not None and tool.timeout is not None else runtime.settings.tool_timeout_seconds
+    received_ms = int((received if received is not None else time.time()) * 1000)
+    return (contract.triggered_ms(tool_call.timestamp, received_ms) + int(timeout * 1000)) / 1000
+
+
 def run_tool_call(
     runtime: Runtime, event: dict[str, Any], *, job_id: str | None = None, enqueued_at: float | None = None
 ) -> str:
     """Run one tool call and answer it; returns the call record's final status, or "duplicate"."""
     tool_call, call = parse_tool_call(event)
-    pickup = time.time()
     ttl = runtime.settings.record_ttl_seconds
     identity: dict[str, str | int | None] = {
         "name": call.name,
         "chat_id": tool_call.chat_id,
         "tool_type": call.tool_type.value,
         "received_ms": tool_call.timestamp,
+        "queued_ms": int(enqueued_at * 1000) if enqueued_at is not None else None,
         "job_id": job_id,
     }
     if not call.response_required:
@@ -64,44 +75,40 @@ def run_tool_call(
         log.info("tool call %s (%s): no response required, not run", call.tool_call_id, call.name)
         return CallStatus.NOT_REQUIRED
 
-    deadline = compute_deadline(
-        tool_call.timestamp, timeout_of(runtime, call.name), pickup=pickup, received=enqueued_at
-    )
-    if not claim_run(runtime, tool_call, event, deadline, job_id):
+    deadline = deadline_of(runtime, tool_call, enqueued_at)
+    if not claim_run(runtime, call.tool_call_id, job_id, deadline):
         log.info("tool call %s (%s): already claimed by another job, not run again", call.tool_call_id, call.name)
         return "duplicate"
-    update_call(
-        runtime.redis,
-        call.tool_call_id,
-        ttl,
-        **identity,
-        status=CallStatus.RUNNING,
-        started_ms=now_ms(),
-        deadline_ms=int(deadline * 1000),
-    )
+    started_ms = now_ms()
     context = context_factory(runtime, tool_call, deadline)
-    outcome = runtime.run(execute(runtime.registry, call, context, deadline, runtime.executor))
+    outcome = runtime.job_loop().run_until_complete(
+        execute(runtime.registry, call, context, deadline, runtime.executor)
+    )
     status = CallStatus.ANSWERED if outcome.status == "answered" else CallStatus(outcome.status)
     return answer(
-        runtime, tool_call, outcome.message, status, deadline=deadline, finished_ms=now_ms(), ran=int(outcome.ran)
+        runtime,
+        tool_call,
+        outcome.message,
+        status,
+        deadline=deadline,
+        **identity,
+        deadline_ms=int(deadline * 1000),
+        started_ms=started_ms,
+        finished_ms=now_ms(),
+        ran=int(outcome.ran),
     )
 
 
-def timeout_of(runtime: Runtime, name: str) -> float:
-    tool = runtime.registry.get(name)
-    return tool.timeout if tool is not None and tool.timeout is not None else runtime.settings.tool_timeout_seconds
+def claim_run(runtime: Runtime, tool_call_id: str, job_id: str | None, deadline: float) -> bool:
+    """Claim the run and take the call off the queued set, in one round trip (retried while Redis is away)."""
 
+    def claim() -> bool:
+        with runtime.redis.pipeline(transaction=False) as pipe:
+            pipe.set(contract.run_claim(tool_call_id), job_id or "run", nx=True, ex=runtime.settings.claim_ttl_seconds)
+            pipe.zrem(contract.QUEUED, tool_call_id)
+            return bool(pipe.execute()[0])
 
-def claim_run(
-    runtime: Runtime, tool_call: WebhookEventToolCall, event: dict[str, Any], deadline: float, job_id: str | None
-) -> bool:
-    """Claim the run and schedule the guard, atomically (a worker that dies in between leaves neither)."""
-    call_id = tool_call.tool_call_message.tool_call_id
-    with runtime.redis.pipeline(transaction=True) as pipe:
-        pipe.set(contract.run_claim(call_id), job_id or "run", nx=True, ex=runtime.settings.claim_ttl_seconds)
-        guard.schedule(runtime.redis, pipe, tool_call, event, deadline)
-        claimed = pipe.execute()[0]
-    return bool(claimed)
+    return retry_redis(claim, until=deadline)
 
 
 def context_factory(
@@ -110,10 +117,10 @@ def context_factory(
     """How the handler's `ToolContext` is made: the one place, for the worker and the test kit alike."""
 
     async def send(message: PublishMessage) -> None:
-        await runtime.delivery.send(tool_call.chat_id, message, deadline=deadline)
+        await runtime.call(runtime.delivery.send(tool_call.chat_id, message, deadline=deadline))
 
     async def transcript() -> list[TranscriptLine]:
-        return await conversation.read(runtime.aredis, tool_call.chat_id)
+        return await runtime.call(conversation.read(runtime.aredis, tool_call.chat_id))
 
     def build(tool: RegisteredTool) -> ToolContext:
         return ToolContext(
@@ -140,7 +147,6 @@ def answer(
     status: CallStatus,
     *,
     deadline: float,
-    cancel_guard: bool = True,
     **fields: str | int | None,
 ) -> str:
     """Deliver the answer once (claiming it) and record it. Returns the call's final status, or "duplicate"."""
@@ -148,6 +154,7 @@ def answer(
     settings = runtime.settings
     record: dict[str, str | int | None] = {"answer_type": message.type, "error_code": getattr(message, "code", None)}
     record.update(fields)
+    answered = True
     try:
         sent = runtime.run(
             runtime.delivery.send(tool_call.chat_id, message, deadline=deadline + settings.delivery_grace_seconds)
@@ -156,9 +163,11 @@ def answer(
         status = CallStatus.UNDELIVERABLE
         record.update(transport="http", http_status=exc.status, error=str(exc))
     except Exception as exc:
+        # No claim was taken (Redis away past the deadline): the watchdog answers from the deadline entry.
         log.exception("tool call %s (%s): delivering the answer failed", call.tool_call_id, call.name)
         status = CallStatus.UNDELIVERABLE
-        record.update(transport="http", error=f"delivery failed: {type(exc).__name__}")
+        record.update(error=f"delivery failed: {type(exc).__name__}; left to the watchdog")
+        answered = False
     else:
         if sent.transport is None:
             log.warning("tool call %s (%s): already answered, this answer is dropped", call.tool_call_id, call.name)
@@ -173,9 +182,13 @@ def answer(
             f" ({code})" if code else "",
             sent.transport,
         )
-    with runtime.redis.pipeline(transaction=False) as pipe:
-        update_call(pipe, call.tool_call_id, settings.record_ttl_seconds, status=status, **record)
-        if cancel_guard:
-            guard.cancel(runtime.redis, pipe, tool_call)
-        pipe.execute()
+
+    def finish() -> None:
+        with runtime.redis.pipeline(transaction=False) as pipe:
+            update_call(pipe, call.tool_call_id, settings.record_ttl_seconds, status=status, **record)
+            if answered:
+                pipe.zrem(contract.DEADLINES, call.tool_call_id)
+            pipe.execute()
+
+    retry_redis(finish, until=deadline + settings.delivery_grace_seconds)
     return status

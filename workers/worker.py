@@ -35,7 +35,6 @@ SLOT_WAIT_SECONDS = 5.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
 
 
-
 class NoDeathPenalty(BaseDeathPenalty):
     """RQ's job timeout, not enforced on job threads.
 
@@ -43,7 +42,7 @@ class NoDeathPenalty(BaseDeathPenalty):
     in the job thread: that cannot interrupt a thread waiting on the runtime's loop (a C-level wait), and
     would otherwise land anywhere, e.g. between claiming an answer and recording it. Our jobs bound
     themselves: the handler is cancelled or abandoned at its deadline, delivery gives up at deadline +
-    DELIVERY_GRACE_SECONDS, and the guard job answers for a call whose worker is gone.
+    DELIVERY_GRACE_SECONDS, and the watchdog answers for a call whose worker is gone.
     """
 
     def setup_death_penalty(self) -> None:
@@ -66,7 +65,8 @@ class ToolhostWorker(SimpleWorker):
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
-        get_runtime()  # in this process, after any fork: its own loop, HTTP client and Redis connection
+        # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog.
+        get_runtime().start_watchdog()
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         if self.slots is None:
@@ -143,11 +143,14 @@ class ToolhostWorker(SimpleWorker):
 
 
 class PooledWorker(ToolhostWorker):
-    """A worker inside `ToolhostPool`: the pool runs the scheduler, and the worker ends with the pool
-    (a warm shutdown if the pool process is killed)."""
+    """A worker inside `ToolhostPool`: it runs no RQ scheduler, and it ends with the pool (a warm shutdown if the
+    pool process is killed, even before this worker got going)."""
+
+    pool_pid: int | None = None
+    """The pid of the pool process that forks these workers (set there, before forking)."""
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
-        die_with_parent()
+        die_with_parent(parent=PooledWorker.pool_pid)
         super().bootstrap(*args, **kwargs)
 
     def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import signal
 
 from evi_toolhost.startup import redis_answers
+from service.evi.control_plane import HttpControlPlane, make_http_client
 from service.logs import configure_logging
 from service.redis_client import connect, connect_async
 from service.settings import load_settings
@@ -20,16 +21,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 async def serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     redis = connect_async(settings.redis_url)
-    sync_redis = connect(settings.redis_url)
+    http = make_http_client()
+    control_plane = HttpControlPlane(settings.hume_api_base_url, settings.hume_api_key.get_secret_value(), http)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await Relay(settings, redis, sync_redis, lease_ms=args.lease_ms).run(stop)
+        await Relay(settings, redis, control_plane=control_plane, lease_ms=args.lease_ms).run(stop)
     finally:
+        await http.aclose()
         await redis.aclose()
-        sync_redis.close()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 Imports the handler modules first (a module that fails stops start-up with one line and exit code 2), then
 runs RQ's `WorkerPool` (`workers.pool`): N forked `SimpleWorker` processes listening to `evi-tools` before
-`evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die, and RQ's scheduler.
+`evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die.
 SIGTERM or SIGINT to this process is a warm shutdown: running jobs finish, then every process exits.
 """
 
@@ -21,6 +21,7 @@ from service.settings import load_settings
 from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
 from workers.handlers.registry import HOOK_ARGUMENTS, Registry, default_registry
 from workers.pool import ToolhostPool
+from workers.tool_table import publish_tools
 
 log = logging.getLogger("evi_toolhost.worker")
 
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     redis = connect(settings.redis_url)
     if not redis_answers(redis, "worker"):
         return 2
+    publish_tools(redis, default_registry, settings.tool_timeout_seconds)
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     log.info(
         "worker: %d process(es) of %d job(s) at once on Redis %s, queues %s",
@@ -60,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
         where(redis),
         ", ".join(WORKER_QUEUES),
     )
-    pool = ToolhostPool(list(WORKER_QUEUES), connection=redis, num_workers=size)
-    try:
-        pool.start(burst=args.burst, logging_level=level)
-    finally:
-        pool.stop_scheduler()
+    ToolhostPool(list(WORKER_QUEUES), connection=redis, num_workers=size).start(burst=args.burst, logging_level=level)
     return 0
 
 
@@ -79,4 +77,3 @@ def log_registry(registry: Registry, default_timeout: float) -> None:
     for kind in HOOK_ARGUMENTS:
         for hook in registry.hooks(kind):
             log.info("%s hook %s", kind, hook.name)
-

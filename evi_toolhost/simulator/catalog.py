@@ -23,7 +23,6 @@ class Version:
     fields: dict[str, Any]
 
 
-
 class Catalog:
     """Tools or configs (`kind` names them in error messages); thread-safe."""
 

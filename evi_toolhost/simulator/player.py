@@ -37,7 +37,6 @@ class PlayerError(Exception):
     """The simulator could not be driven (unreachable, wrong key, refused a call)."""
 
 
-
 def evaluate(expect: Expect, response_required: bool, answers: list[dict[str, Any]]) -> str | None:
     """Why the answers do not meet the expectation, or None if they do."""
     wanted = expect.type or ("any" if response_required else "none")

@@ -5,9 +5,10 @@ long-lived `httpx.AsyncClient` (keep-alive, so no new TLS handshake per answer),
 the test double. The worker tier adds the one it sends through (`workers.delivery.Delivery`), which picks the
 chat's live socket (held by the relay) or this HTTP one per chat.
 
-Retry policy of the HTTP implementation: 408, 429, 5xx and network errors are retried with exponential
-backoff and full jitter while the caller's deadline allows; any other 4xx means the chat is gone or the
-message is wrong, is not retried, and raises `Undeliverable`.
+Retry policy of the HTTP implementation: 408, 425, 429, 5xx and network errors are retried with exponential
+backoff and full jitter, honouring `Retry-After`, until the caller's deadline (not a number of attempts: a
+control plane down for three seconds must not cost an answer that had eight left); any other 4xx means the
+chat is gone or the message is wrong, is not retried, and raises `Undeliverable`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from service.evi.messages import PublishMessage, dump_message
 log = logging.getLogger("evi_toolhost.control_plane")
 
 API_KEY_HEADER = "X-Hume-Api-Key"
-RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+RETRYABLE_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60.0)
 _BODY_EXCERPT = 300
@@ -74,7 +75,8 @@ class RetryPolicy:
 
     base_delay: float = 0.05
     max_delay: float = 1.0
-    max_attempts: int = 8
+    max_attempts_without_deadline: int = 8
+    """A send with no deadline stops after this many attempts; one with a deadline tries until it."""
     min_attempt_time: float = 0.05
     """Don't start an attempt with less time than this left before the deadline."""
 
@@ -159,10 +161,8 @@ class HttpControlPlane:
         return httpx.Timeout(min(5.0, left), connect=min(2.0, left))
 
     def _may_retry(self, attempts_made: int, wait: float, deadline: float | None) -> bool:
-        if attempts_made >= self.retry.max_attempts:
-            return False
         if deadline is None:
-            return True
+            return attempts_made < self.retry.max_attempts_without_deadline
         return time.time() + wait + self.retry.min_attempt_time <= deadline
 
 

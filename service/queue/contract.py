@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+from rq.intermediate_queue import IntermediateQueue
+from rq.queue import Queue
+
 PREFIX = "evi"
 
 # --- RQ queues and jobs -------------------------------------------------------------------------------
@@ -18,6 +21,19 @@ TOOLS_QUEUE = "evi-tools"
 EVENTS_QUEUE = "evi-events"
 """Chat lifecycle (`chat_started`, `chat_ended`)."""
 WORKER_QUEUES = (TOOLS_QUEUE, EVENTS_QUEUE)
+RQ_QUEUE_PREFIX: str = Queue.redis_queue_namespace_prefix
+"""RQ's own key layout: a queue's list is `rq:queue:{name}`, and `rq:queues` names every queue."""
+RQ_QUEUES: str = Queue.redis_queues_keys
+
+
+def rq_queue(name: str) -> str:
+    return f"{RQ_QUEUE_PREFIX}{name}"
+
+
+def rq_intermediate_queue(name: str) -> str:
+    """Where an RQ worker moves a job id it pops, until the job starts."""
+    return IntermediateQueue.get_intermediate_queue_key(rq_queue(name))
+
 
 JOB_FUNCTIONS = {
     "tool_call": "workers.jobs.run_tool_call",
@@ -32,6 +48,19 @@ JOB_TIMEOUT_SECONDS = 600
 """RQ's own job timeout: far above any tool deadline, which the job enforces itself."""
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+TIMESTAMP_TRUST_MS = 30_000
+
+
+def triggered_ms(timestamp_ms: int, received_ms: int) -> int:
+    """When a tool call's time starts to count, the same for the intake's deadline and the worker's: EVI's
+    `timestamp`, so time spent reaching us counts, but never later than our own receipt (EVI's clock running
+    ahead must not extend a call's time); a timestamp further than 30 s from our clock is skew or a unit
+    mistake, and the call counts from its receipt."""
+    if abs(timestamp_ms - received_ms) > TIMESTAMP_TRUST_MS:
+        return received_ms
+    return min(timestamp_ms, received_ms)
 
 
 def job_id(event_name: str, delivery_id: str) -> str:
@@ -58,6 +87,11 @@ def answered(tool_call_id: str) -> str:
     return f"{PREFIX}:answered:{tool_call_id}"
 
 
+def requeue_claim(tool_call_id: str) -> str:
+    """`SET NX PX` by the watchdog that queues a lost call again, so two watchdogs do not both."""
+    return f"{PREFIX}:requeue:{tool_call_id}"
+
+
 def sent_claim(request_id: str) -> str:
     """`SET NX` by whichever path sends a non-answer message (socket or HTTP fallback) first."""
     return f"{PREFIX}:sent:{request_id}"
@@ -74,6 +108,23 @@ def claimed_by_socket(request_id: str) -> str:
 
 def is_socket_claim(value: str | None) -> bool:
     return value is not None and value.startswith("socket:")
+
+
+# --- deadlines: every call owed an answer, until it has one ---------------------------------------------
+
+DEADLINES = f"{PREFIX}:deadlines"
+"""Sorted set: tool call id -> when its answer is due (ms). Written with the job, removed by whoever answers;
+the watchdog answers `timeout` for any member past due, whatever happened to its job."""
+
+QUEUED = f"{PREFIX}:queued"
+"""Sorted set: tool call id -> when it was queued (ms), until a worker claims its run. A member that stays long
+with its job in no queue was lost between queue and worker; the watchdog queues it again."""
+
+TOOL_TIMEOUTS = f"{PREFIX}:tools:timeouts"
+"""Hash: tool name -> timeout (ms), published by each worker at start, read by the intake for deadlines."""
+
+TOOL_FALLBACKS = f"{PREFIX}:tools:fallbacks"
+"""Hash: tool name -> fallback content, published by each worker at start, for the watchdog's answers."""
 
 
 # --- records: what happened, for operators and tests ------------------------------------------------

@@ -20,9 +20,7 @@ def redacting() -> Iterator[None]:
     logging.setLogRecordFactory(original)
 
 
-def test_a_secret_in_a_message_or_its_arguments_is_redacted(
-    redacting: None, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_secret_in_a_message_or_its_arguments_is_redacted(redacting: None, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     logging.getLogger("websockets.client").debug("> X-Hume-Api-Key: %s", KEY)
     logging.getLogger("anything").info(f"key={KEY}; again {KEY}")

@@ -31,8 +31,13 @@ def redis(server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
 
 
 @pytest.fixture
-def client(redis: fakeredis.FakeRedis) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(), redis=redis), raise_server_exceptions=False) as test_client:
+def aredis(server: fakeredis.FakeServer) -> fakeredis.FakeAsyncRedis:
+    return fakeredis.FakeAsyncRedis(server=server)
+
+
+@pytest.fixture
+def client(aredis: fakeredis.FakeAsyncRedis) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(), redis=aredis), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -79,18 +84,18 @@ def test_lifecycle_events_go_to_the_events_queue(client: TestClient, redis: fake
     assert jobs(redis, TOOLS_QUEUE) == []
 
 
-def test_api_key_signature_is_accepted_unless_turned_off(redis: fakeredis.FakeRedis) -> None:
+def test_api_key_signature_is_accepted_unless_turned_off(aredis: fakeredis.FakeAsyncRedis) -> None:
     payload = tool_call_payload()
-    with TestClient(create_app(make_settings(), redis=redis)) as client:
+    with TestClient(create_app(make_settings(), redis=aredis)) as client:
         assert post(client, payload, key=TEST_API_KEY).status_code == 202
     strict = make_settings(hume_webhook_accept_api_key=False)
-    with TestClient(create_app(strict, redis=redis)) as client:
+    with TestClient(create_app(strict, redis=aredis)) as client:
         assert post(client, tool_call_payload(), key=TEST_API_KEY).status_code == 401
 
 
-def test_every_rotated_signing_key_is_accepted(redis: fakeredis.FakeRedis) -> None:
+def test_every_rotated_signing_key_is_accepted(aredis: fakeredis.FakeAsyncRedis) -> None:
     settings = make_settings(hume_webhook_signing_key="old-made-up-key, new-made-up-key")
-    with TestClient(create_app(settings, redis=redis)) as client:
+    with TestClient(create_app(settings, redis=aredis)) as client:
         assert post(client, tool_call_payload(), key="old-made-up-key").status_code == 202
         assert post(client, tool_call_payload(), key="new-made-up-key").status_code == 202
 

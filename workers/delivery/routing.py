@@ -10,6 +10,7 @@ needs no claim.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Literal
@@ -21,9 +22,12 @@ from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseM
 from service.queue import contract
 from service.redis_client import text
 from workers.delivery.relay_socket import RelaySocket
+from workers.redis_retry import retry_redis_async
 from workers.relay.inbox import SocketReply
 
 Transport = Literal["http", "socket"]
+DEFAULT_BUDGET_SECONDS = 10.0
+"""How long a message with no deadline of its own may take to go out."""
 
 
 @dataclass(frozen=True)
@@ -50,28 +54,33 @@ class Delivery:
         self.relay = relay
 
     async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> Sent:
-        """Send `message` to the chat once; `Undeliverable` if HTTP send refuses it or runs out of time."""
+        """Send `message` to the chat once; `Undeliverable` if HTTP send refuses it or runs out of time.
+
+        Redis errors are retried until `deadline` (a message whose claim cannot be taken is not sent)."""
+        until = deadline if deadline is not None else time.time() + DEFAULT_BUDGET_SECONDS
         claim = answer_claim(message)
-        relay_id = await self.relay.holder(chat_id) if self.relay is not None else None
+        relay = self.relay
+        relay_id = await retry_redis_async(lambda: relay.holder(chat_id), until=until) if relay is not None else None
         if relay_id is None:
             if claim is None:
                 await self.http.send(chat_id, message, deadline=deadline)
                 return Sent("http")
-            return await self._by_http(chat_id, message, claim, deadline, waited_ms=0)
-        assert self.relay is not None
+            return await self._by_http(chat_id, message, claim, until, waited_ms=0)
+        assert relay is not None
         claim = claim or contract.sent_claim(uuid.uuid4().hex)
-        reply, waited_ms = await self.relay.send(relay_id, chat_id, dump_message(message), claim)
+        reply, waited_ms = await relay.send(relay_id, chat_id, dump_message(message), claim)
         if reply is SocketReply.SENT:
             return Sent("socket", waited_ms)
         if reply is SocketReply.CLAIMED:
             return Sent(None, waited_ms)
-        return await self._by_http(chat_id, message, claim, deadline, waited_ms)
+        return await self._by_http(chat_id, message, claim, until, waited_ms)
 
-    async def _by_http(
-        self, chat_id: str, message: PublishMessage, claim: str, deadline: float | None, waited_ms: int
-    ) -> Sent:
-        if not await self.redis.set(claim, contract.CLAIMED_BY_HTTP, nx=True, ex=self.claim_ttl_seconds):
+    async def _by_http(self, chat_id: str, message: PublishMessage, claim: str, until: float, waited_ms: int) -> Sent:
+        async def take() -> bool:
+            return bool(await self.redis.set(claim, contract.CLAIMED_BY_HTTP, nx=True, ex=self.claim_ttl_seconds))
+
+        if not await retry_redis_async(take, until=until):
             holder = text(await self.redis.get(claim))
             return Sent("socket" if contract.is_socket_claim(holder) else None, waited_ms)
-        await self.http.send(chat_id, message, deadline=deadline)
+        await self.http.send(chat_id, message, deadline=until)
         return Sent("http", waited_ms)

@@ -75,10 +75,10 @@ class ToolContext:
         if loop is None:
             raise RuntimeError("send_sync() is only available to tools running in a worker thread")
         try:
-            running = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
-            running = None
-        if running is loop:
+            pass
+        else:
             raise RuntimeError("send_sync() would block the event loop: use `await ctx.send(...)` in async tools")
         asyncio.run_coroutine_threadsafe(self.send(message), loop).result(timeout=max(self.remaining(), 0.1))
 

@@ -38,6 +38,8 @@ log = logging.getLogger("evi_toolhost.execution")
 Status = Literal["answered", "failed", "timeout"]
 CANCEL_GRACE_SECONDS = 0.1
 """How long a cancelled async handler may take to unwind before we answer without it."""
+BLOCKED_LOOP_SECONDS = 0.1
+LAG_TICK_SECONDS = 0.05
 
 Answer = ToolResponseMessage | ToolErrorMessage
 P = ParamSpec("P")
@@ -70,6 +72,41 @@ class DaemonThreadExecutor(Executor):
 
 
 HANDLER_EXECUTOR = DaemonThreadExecutor()
+
+
+class LoopLag:
+    """Watches the running loop while an async handler runs on it, and logs once, with the tool's name, when
+    the handler held the loop longer than `BLOCKED_LOOP_SECONDS` (a blocking call inside `async def`)."""
+
+    def __init__(self, tool_name: str) -> None:
+        self.tool_name = tool_name
+        self.worst = 0.0
+        self._due = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> LoopLag:
+        self._loop = asyncio.get_running_loop()
+        self._due = self._loop.time() + LAG_TICK_SECONDS
+        self._task = self._loop.create_task(self._watch())
+        return self
+
+    async def _watch(self) -> None:
+        while True:
+            self._due = self._loop.time() + LAG_TICK_SECONDS
+            await asyncio.sleep(LAG_TICK_SECONDS)
+            self.worst = max(self.worst, self._loop.time() - self._due)
+
+    def __exit__(self, *exc: object) -> None:
+        self.worst = max(self.worst, self._loop.time() - self._due)
+        if self._task is not None:
+            self._task.cancel()
+        if self.worst > BLOCKED_LOOP_SECONDS:
+            log.warning(
+                "tool %s blocked its event loop for %.2f s: a blocking call inside async def (time.sleep, a sync "
+                "HTTP client); it delayed only its own call, make it `def` or use an async client",
+                self.tool_name,
+                self.worst,
+            )
 
 
 class _DeadlinePassed(Exception):
@@ -200,9 +237,11 @@ async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, ex
     loop = asyncio.get_running_loop()
     if tool.is_async:
         future: asyncio.Future[Any] = asyncio.ensure_future(tool.func(**kwargs))
+        with LoopLag(tool.name):
+            done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
     else:
         future = loop.run_in_executor(executor or HANDLER_EXECUTOR, functools.partial(tool.func, **kwargs))
-    done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
+        done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
     if future in done:
         return future.result()
     future.cancel()
@@ -216,27 +255,3 @@ async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, ex
             tool.name,
         )
     raise _DeadlinePassed
-
-
-TIMESTAMP_TRUST_SECONDS = 30.0
-
-
-def compute_deadline(event_timestamp_ms: int, timeout: float, *, pickup: float, received: float | None = None) -> float:
-    """When the answer to a tool call is due (epoch seconds).
-
-    `timeout` counts from the moment EVI triggered the call (the event's `timestamp`), so time spent in
-    delivery and in the queue is part of the budget; and never runs later than `timeout` after pickup.
-    EVI's clock is not ours, though: its timestamp is trusted only within ±30 s of `received` (when our
-    web tier queued the webhook, by our clock; pickup time if unknown). Outside that window it is clock
-    skew or a unit mistake, and the budget counts from `received` instead, so a skewed clock can neither
-    expire every call on arrival nor give one unbounded time.
-    """
-    reference = received if received is not None else pickup
-    triggered = event_timestamp_ms / 1000
-    if abs(triggered - reference) > TIMESTAMP_TRUST_SECONDS:
-        log.warning(
-            "tool call timestamp is %.0f s away from our clock; counting its deadline from its arrival",
-            triggered - reference,
-        )
-        triggered = reference
-    return min(triggered + timeout, pickup + timeout)

@@ -17,21 +17,23 @@ import uuid
 from collections.abc import Awaitable
 from typing import Any
 
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from service.evi.control_plane import ControlPlane
 from service.evi.messages import ToolCallMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
-from service.queue.enqueue import enqueue
+from service.queue.enqueue import Enqueuer
 from service.redis_client import text
 from service.settings import Settings
 from workers import conversation
+from workers.delivery import Delivery, RelaySocket
 from workers.relay.chat_socket import ChatSocket, SocketState
 from workers.relay.inbox import SendRequest, SocketReply, serve_one
 from workers.relay.leases import Leases
+from workers.watchdog import Watchdog
 
 log = logging.getLogger("evi_toolhost.relay")
 
@@ -45,14 +47,21 @@ class Relay:
         self,
         settings: Settings,
         redis: Redis,
-        sync_redis: SyncRedis,
+        *,
+        control_plane: ControlPlane,
         relay_id: str | None = None,
         lease_ms: int = 3000,
         scan_interval: float = 0.5,
     ) -> None:
+        """`control_plane` is how the watchdog's answers leave when the chat has no open socket (HTTP send)."""
         self.settings = settings
         self.redis = redis
-        self.sync_redis = sync_redis
+        self.enqueuer = Enqueuer(
+            redis,
+            claim_ttl_seconds=settings.claim_ttl_seconds,
+            record_ttl_seconds=settings.record_ttl_seconds,
+            default_timeout_seconds=settings.tool_timeout_seconds,
+        )
         self.relay_id = relay_id or new_relay_id()
         self.lease_ms = lease_ms
         self.scan_interval = scan_interval
@@ -62,6 +71,15 @@ class Relay:
         self.metadata: dict[str, dict[str, Any]] = {}
         self._wake = asyncio.Event()
         self._chores: set[asyncio.Task[None]] = set()
+        relay_socket = RelaySocket(
+            redis, confirm_timeout_ms=settings.relay_confirm_timeout_ms, claim_ttl_seconds=settings.claim_ttl_seconds
+        )
+        self.watchdog = Watchdog(
+            redis,
+            Delivery(control_plane, redis, claim_ttl_seconds=settings.claim_ttl_seconds, relay=relay_socket),
+            record_ttl_seconds=settings.record_ttl_seconds,
+            delivery_grace_seconds=settings.delivery_grace_seconds,
+        )
 
     def socket_url(self, chat_id: str) -> str:
         return f"{self.settings.ws_base_url}/v0/evi/chat/{chat_id}/connect"
@@ -73,6 +91,7 @@ class Relay:
             asyncio.create_task(self._scan_loop(), name="scan"),
             asyncio.create_task(self._inbox_loop(), name="inbox"),
             asyncio.create_task(self._notify_loop(), name="notify"),
+            asyncio.create_task(self.watchdog.run(stop), name="watchdog"),
         ]
         try:
             await stop.wait()
@@ -222,7 +241,7 @@ class Relay:
         except ValueError as exc:
             log.warning("chat %s: a tool_call on the socket was not valid: %s", chat_id, exc)
             return
-        outcome = await asyncio.to_thread(enqueue, self.sync_redis, event, self.settings.claim_ttl_seconds)
+        outcome = await self.enqueuer.enqueue(event)
         call_id = event.tool_call_message.tool_call_id
         log.info("chat %s: tool call %s seen on the socket: %s", chat_id, call_id, outcome.status)
 
@@ -230,9 +249,7 @@ class Relay:
         chat = self.sockets.get(request.chat_id)
         if chat is None or not chat.is_open:
             return SocketReply.NO_SOCKET
-        claimed = await self.redis.set(
-            request.claim_key, request.claim_value(), nx=True, ex=request.claim_ttl_seconds
-        )
+        claimed = await self.redis.set(request.claim_key, request.claim_value(), nx=True, ex=request.claim_ttl_seconds)
         if not claimed:
             return SocketReply.CLAIMED
         try:

@@ -94,13 +94,36 @@ def test_network_errors_are_retried() -> None:
 
 def test_retries_stop_at_the_deadline() -> None:
     seen: list[httpx.Request] = []
-    slow = RetryPolicy(base_delay=0.05, max_delay=0.05, max_attempts=100)
+    slow = RetryPolicy(base_delay=0.05, max_delay=0.05)
     started = time.monotonic()
     with pytest.raises(Undeliverable) as info:
         asyncio.run(plane(scripted([503] * 100, seen), slow).send("chat-1", ANSWER, deadline=time.time() + 0.3))
     assert time.monotonic() - started < 0.45
     assert 1 < len(seen) < 20
     assert (info.value.status, info.value.gave_up) == (503, True)
+
+
+def test_a_control_plane_down_longer_than_eight_attempts_is_retried_until_the_deadline() -> None:
+    seen: list[httpx.Request] = []
+    quick = RetryPolicy(base_delay=0.01, max_delay=0.02)
+    asyncio.run(plane(scripted([500] * 30, seen), quick).send("chat-1", ANSWER, deadline=time.time() + 5))
+    assert len(seen) == 31  # 30 refusals, then the answer: no count of attempts gives up first
+
+
+@pytest.mark.parametrize("status", [408, 425, 429])
+def test_these_4xx_are_worth_another_try(status: int) -> None:
+    seen: list[httpx.Request] = []
+    asyncio.run(plane(scripted([status], seen)).send("chat-1", ANSWER, deadline=time.time() + 5))
+    assert len(seen) == 2
+
+
+def test_without_a_deadline_a_send_stops_after_its_attempts() -> None:
+    seen: list[httpx.Request] = []
+    with pytest.raises(Undeliverable):
+        asyncio.run(
+            plane(scripted([503] * 20, seen), RetryPolicy(base_delay=0.001, max_delay=0.001)).send("chat-1", ANSWER)
+        )
+    assert len(seen) == RetryPolicy().max_attempts_without_deadline
 
 
 def test_one_attempt_even_when_the_deadline_has_passed() -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from service.evi.control_plane import RecordingControlPlane
 from service.evi.messages import AssistantInput, ToolErrorMessage, ToolResponseMessage
 from workers import ToolContext, ToolError
-from workers.handlers.execution import compute_deadline, to_content
+from workers.handlers.execution import to_content
 from workers.handlers.registry import Registry
 from workers.testing import ToolKit, call_tool
 
@@ -259,25 +259,3 @@ def test_sync_tool_that_hangs_times_out_and_its_thread_is_abandoned(registry: Re
         release.set()
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
-
-
-def test_call_picked_up_after_its_deadline_is_not_run() -> None:
-    # compute_deadline is what the job uses; a call whose budget is spent gets `timeout` without running.
-    now = time.time()
-    assert compute_deadline(int((now - 12) * 1000), 10, pickup=now, received=now - 11.9) < now
-
-
-def test_deadline_counts_from_the_event_timestamp_when_it_is_sane() -> None:
-    now = 1_800_000_000.0
-    assert compute_deadline(int((now - 2) * 1000), 10, pickup=now, received=now - 1.5) == pytest.approx(now + 8)
-    # Hume's clock ahead of ours: never more than timeout after pickup.
-    assert compute_deadline(int((now + 5) * 1000), 10, pickup=now, received=now) == pytest.approx(now + 10)
-
-
-def test_deadline_ignores_a_timestamp_far_from_our_clock() -> None:
-    now = 1_800_000_000.0
-    received = now - 3
-    # Ten minutes off (clock skew), or seconds sent instead of milliseconds: count from arrival instead.
-    assert compute_deadline(int((now - 600) * 1000), 10, pickup=now, received=received) == pytest.approx(received + 10)
-    assert compute_deadline(int(now), 10, pickup=now, received=received) == pytest.approx(received + 10)
-    assert compute_deadline(int(now), 10, pickup=now) == pytest.approx(now + 10)

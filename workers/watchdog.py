@@ -1,0 +1,175 @@
+"""The deadline watchdog: every call owed an answer gets one by its deadline, whatever happens to its job.
+
+The intake records each response-required call's deadline (`evi:deadlines`) in the same Redis transaction
+that queues its job; whoever answers takes it off. A watchdog runs in every worker process and in every
+relay, so one exists wherever calls run, and every `SWEEP_INTERVAL_SECONDS`:
+
+- answers `tool_error` `timeout`, with the tool's fallback, for each call still listed
+  `SLACK_MS` past its deadline (the slack lets a worker that finished in time deliver first). It sends
+  through the same delivery and the same answer claim as a worker, so among worker, relay and several
+  watchdogs exactly one answer goes out;
+- queues again a call whose job vanished between queue and worker (a pop whose reply was lost as Redis
+  went down, a worker killed between pop and start): listed in `evi:queued` for `REQUEUE_AFTER_MS` with no
+  run claim and its job id in no queue. RQ's own recovery of its intermediate queue runs every few minutes,
+  far past a voice call's deadline; this gets the call run while its deadline still allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from rq.job import Job
+
+from service.evi.control_plane import Undeliverable
+from service.evi.messages import ErrorLevel, ToolErrorMessage, ToolType
+from service.evi.timestamps import now_ms
+from service.queue import contract
+from service.redis_client import text
+from workers.delivery import Delivery
+from workers.handlers.errors import ErrorCode
+
+log = logging.getLogger("evi_toolhost.watchdog")
+
+SWEEP_INTERVAL_SECONDS = 0.05
+SLACK_MS = 200
+REQUEUE_AFTER_MS = 1000
+MIN_REQUEUE_BUDGET_MS = 1000
+"""A lost call with less time than this left is not run again: its timeout answer comes sooner."""
+BATCH = 50
+Fallback = Callable[[str], str | None]
+
+
+def generic_fallback(name: str) -> str:
+    return f"The {name} tool is not working right now. Tell the user you cannot do this at the moment."
+
+
+class Watchdog:
+    def __init__(
+        self,
+        redis: Redis,
+        delivery: Delivery,
+        *,
+        fallback: Fallback | None = None,
+        record_ttl_seconds: int,
+        delivery_grace_seconds: float,
+    ) -> None:
+        """`fallback(name)` is a tool's fallback content when known here (else the one its workers published)."""
+        self.redis = redis
+        self.delivery = delivery
+        self.fallback = fallback or (lambda name: None)
+        self.record_ttl_seconds = record_ttl_seconds
+        self.delivery_grace_seconds = delivery_grace_seconds
+        self._answering: dict[str, asyncio.Task[None]] = {}
+        self._last_requeue = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("deadline watchdog running (every %d ms)", SWEEP_INTERVAL_SECONDS * 1000)
+        while not stop.is_set():
+            try:
+                await self.sweep()
+                if time.monotonic() - self._last_requeue > REQUEUE_AFTER_MS / 2000:
+                    self._last_requeue = time.monotonic()
+                    await self.requeue_lost()
+            except RedisError as exc:
+                log.warning("deadline watchdog: Redis unavailable (%s)", type(exc).__name__)
+                await asyncio.sleep(0.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SWEEP_INTERVAL_SECONDS)
+        for task in list(self._answering.values()):
+            task.cancel()
+
+    async def sweep(self) -> int:
+        """Start answering every call past its deadline (plus the slack); how many were started."""
+        due = await self.redis.zrangebyscore(contract.DEADLINES, "-inf", now_ms() - SLACK_MS, start=0, num=BATCH)
+        started = 0
+        for raw in due:
+            call_id = str(text(raw))
+            if call_id not in self._answering:
+                task = asyncio.create_task(self._answer(call_id), name=f"watchdog-{call_id}")
+                self._answering[call_id] = task
+                task.add_done_callback(self._done)
+                started += 1
+        return started
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        call_id = task.get_name().removeprefix("watchdog-")
+        self._answering.pop(call_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("deadline watchdog: answering %s failed", call_id, exc_info=task.exception())
+
+    async def _answer(self, call_id: str) -> None:
+        record = {
+            str(text(k)): str(text(v)) for k, v in (await self.redis.hgetall(contract.call_record(call_id))).items()
+        }
+        chat_id, name = record.get("chat_id"), record.get("name", "")
+        if not chat_id:
+            log.error("tool call %s passed its deadline with no record to answer it from", call_id)
+            await self.redis.zrem(contract.DEADLINES, call_id)
+            return
+        started = bool(await self.redis.exists(contract.run_claim(call_id)))
+        why = "its worker did not answer by the deadline" if started else "its job never started"
+        content = self.fallback(name) or text(await self.redis.hget(contract.TOOL_FALLBACKS, name))
+        message = ToolErrorMessage(
+            code=ErrorCode.TIMEOUT,
+            content=content or generic_fallback(name),
+            error=f"{name}: {why}",
+            level=ErrorLevel.WARN,
+            tool_call_id=call_id,
+            tool_type=ToolType(record.get("tool_type", "function")),
+            custom_session_id=record.get("custom_session_id"),
+        )
+        deadline = int(record.get("deadline_ms", now_ms())) / 1000
+        fields: dict[str, str | int] = {"answer_type": "tool_error", "error_code": ErrorCode.TIMEOUT.value}
+        try:
+            sent = await self.delivery.send(chat_id, message, deadline=deadline + self.delivery_grace_seconds)
+        except Undeliverable as exc:
+            fields.update(status="undeliverable", http_status=exc.status or "", error=str(exc))
+        else:
+            if sent.transport is None:  # answered by someone else meanwhile
+                await self.redis.zrem(contract.DEADLINES, call_id)
+                return
+            log.warning("tool call %s (%s): answered timeout by the watchdog: %s", call_id, name, why)
+            fields.update(status="timeout", transport=sent.transport, answered_ms=now_ms())
+        fields.update(answered_by="watchdog", note="started" if started else "never_started")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(contract.call_record(call_id), mapping=fields)  # type: ignore[arg-type]
+            pipe.expire(contract.call_record(call_id), self.record_ttl_seconds)
+            pipe.zrem(contract.DEADLINES, call_id)
+            pipe.zrem(contract.QUEUED, call_id)
+            await pipe.execute()
+
+    async def requeue_lost(self) -> int:
+        """Queue again each call whose job left the queue but never started; how many were queued again."""
+        now = now_ms()
+        stale = await self.redis.zrangebyscore(contract.QUEUED, "-inf", now - REQUEUE_AFTER_MS, start=0, num=BATCH)
+        queue_key = contract.rq_queue(contract.TOOLS_QUEUE)
+        requeued = 0
+        for raw in stale:
+            call_id = str(text(raw))
+            job_id = contract.job_id("tool_call", call_id)
+            deadline = await self.redis.zscore(contract.DEADLINES, call_id)
+            started = await self.redis.exists(contract.run_claim(call_id))
+            if started or deadline is None or deadline - now < MIN_REQUEUE_BUDGET_MS:
+                await self.redis.zrem(contract.QUEUED, call_id)
+                continue
+            if await self.redis.lpos(queue_key, job_id) is not None:
+                continue  # still waiting its turn: the workers are busy, nothing is lost
+            if not await self.redis.exists(Job.key_for(job_id)):
+                await self.redis.zrem(contract.QUEUED, call_id)
+                continue
+            if not await self.redis.set(contract.requeue_claim(call_id), 1, nx=True, px=REQUEUE_AFTER_MS):
+                continue  # another watchdog is on it
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrem(contract.rq_intermediate_queue(contract.TOOLS_QUEUE), 0, job_id)
+                pipe.lpush(queue_key, job_id)
+                pipe.zadd(contract.QUEUED, {call_id: now})
+                await pipe.execute()
+            log.warning("tool call %s: its job %s left the queue but never started; queued it again", call_id, job_id)
+            requeued += 1
+        return requeued
