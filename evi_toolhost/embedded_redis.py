@@ -49,16 +49,25 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    """Start with `start()` (or as a context manager); `url` is where it listens."""
+    """Start with `start()` (or as a context manager); `url` is where it listens.
 
-    def __init__(self, port: int | None = None) -> None:
+    With `data_dir`, it keeps an append-only file there (`appendfsync everysec`, as a deployment should), left in
+    place on stop, so a server started again on the same port and folder has everything it acknowledged.
+    """
+
+    def __init__(self, port: int | None = None, *, data_dir: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.data_dir = data_dir
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        self._dir = tempfile.TemporaryDirectory(prefix="evi-toolhost-redis-")
+        if self.data_dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="evi-toolhost-redis-")
+            folder, persistence = self._dir.name, ["--save", "", "--appendonly", "no"]
+        else:
+            folder, persistence = str(self.data_dir), ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
         self._process = subprocess.Popen(
             [
                 find_redis_server(),
@@ -67,11 +76,8 @@ class EmbeddedRedis:
                 "--bind",
                 "127.0.0.1",
                 "--dir",
-                self._dir.name,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
+                folder,
+                *persistence,
                 "--protected-mode",
                 "yes",
                 "--loglevel",
@@ -99,6 +105,13 @@ class EmbeddedRedis:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"redis-server did not answer on port {self.port}") from None
                 time.sleep(0.02)
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would: no shutdown, no final save."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -20,6 +20,13 @@ T = TypeVar("T")
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 FIRST_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 0.5
+PATIENCE_SECONDS = 10.0
+"""However late the call, a step that follows a claim is retried at least this long: once a claim may have
+been taken, giving up on Redis could leave a claim held by no one who sends."""
+
+
+def patient_until(until: float) -> float:
+    return max(until, time.time() + PATIENCE_SECONDS)
 
 
 def retry_redis(operation: Callable[[], T], *, until: float) -> T:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,12 +26,13 @@ from service.evi.messages import PublishMessage, ToolCallMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
+from service.redis_client import text
 from workers import conversation
 from workers.handlers.context import ToolContext
 from workers.handlers.execution import Answer, execute
 from workers.handlers.registry import RegisteredTool
 from workers.records import CallStatus, update_call
-from workers.redis_retry import retry_redis
+from workers.redis_retry import patient_until, retry_redis
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine
 
@@ -100,13 +102,18 @@ def run_tool_call(
 
 
 def claim_run(runtime: Runtime, tool_call_id: str, job_id: str | None, deadline: float) -> bool:
-    """Claim the run and take the call off the queued set, in one round trip (retried while Redis is away)."""
+    """Claim the run and take the call off the queued set, in one round trip (retried while Redis is away:
+    the claim carries a token of this run, so one taken just as Redis went down is still recognised as ours)."""
+    key = contract.run_claim(tool_call_id)
+    token = f"{job_id or 'run'}:{uuid.uuid4().hex[:12]}"
 
     def claim() -> bool:
         with runtime.redis.pipeline(transaction=False) as pipe:
-            pipe.set(contract.run_claim(tool_call_id), job_id or "run", nx=True, ex=runtime.settings.claim_ttl_seconds)
+            pipe.set(key, token, nx=True, ex=runtime.settings.claim_ttl_seconds)
             pipe.zrem(contract.QUEUED, tool_call_id)
-            return bool(pipe.execute()[0])
+            if pipe.execute()[0]:
+                return True
+        return text(runtime.redis.get(key)) == token
 
     return retry_redis(claim, until=deadline)
 
@@ -190,5 +197,5 @@ def answer(
                 pipe.zrem(contract.DEADLINES, call.tool_call_id)
             pipe.execute()
 
-    retry_redis(finish, until=deadline + settings.delivery_grace_seconds)
+    retry_redis(finish, until=patient_until(deadline + settings.delivery_grace_seconds))
     return status

@@ -33,6 +33,7 @@ from service.queue import contract
 from service.redis_client import text
 from workers.delivery import Delivery
 from workers.handlers.errors import ErrorCode
+from workers.redis_retry import retry_redis_async
 
 log = logging.getLogger("evi_toolhost.watchdog")
 
@@ -42,6 +43,9 @@ REQUEUE_AFTER_MS = 1000
 MIN_REQUEUE_BUDGET_MS = 1000
 """A lost call with less time than this left is not run again: its timeout answer comes sooner."""
 BATCH = 50
+REDIS_PATIENCE_SECONDS = 10.0
+"""How long one answer's Redis steps are retried while Redis is away."""
+LATE_ANSWER_SECONDS = 3.0
 Fallback = Callable[[str], str | None]
 
 
@@ -104,17 +108,25 @@ class Watchdog:
             log.error("deadline watchdog: answering %s failed", call_id, exc_info=task.exception())
 
     async def _answer(self, call_id: str) -> None:
-        record = {
-            str(text(k)): str(text(v)) for k, v in (await self.redis.hgetall(contract.call_record(call_id))).items()
-        }
+        """Answer one overdue call. Every Redis step is retried while Redis is briefly away: an answer sent
+        whose record is then not written would leave the call looking unanswered."""
+        until = time.time() + REDIS_PATIENCE_SECONDS
+
+        async def read() -> tuple[dict[str, str], bool, str | None]:
+            stored = await self.redis.hgetall(contract.call_record(call_id))
+            record = {str(text(key)): str(text(value)) for key, value in stored.items()}
+            started = bool(await self.redis.exists(contract.run_claim(call_id)))
+            published = text(await self.redis.hget(contract.TOOL_FALLBACKS, record.get("name", "")))
+            return record, started, published
+
+        record, started, published = await retry_redis_async(read, until=until)
         chat_id, name = record.get("chat_id"), record.get("name", "")
         if not chat_id:
             log.error("tool call %s passed its deadline with no record to answer it from", call_id)
-            await self.redis.zrem(contract.DEADLINES, call_id)
+            await retry_redis_async(lambda: self.redis.zrem(contract.DEADLINES, call_id), until=until)
             return
-        started = bool(await self.redis.exists(contract.run_claim(call_id)))
         why = "its worker did not answer by the deadline" if started else "its job never started"
-        content = self.fallback(name) or text(await self.redis.hget(contract.TOOL_FALLBACKS, name))
+        content = self.fallback(name) or published
         message = ToolErrorMessage(
             code=ErrorCode.TIMEOUT,
             content=content or generic_fallback(name),
@@ -127,22 +139,28 @@ class Watchdog:
         deadline = int(record.get("deadline_ms", now_ms())) / 1000
         fields: dict[str, str | int] = {"answer_type": "tool_error", "error_code": ErrorCode.TIMEOUT.value}
         try:
-            sent = await self.delivery.send(chat_id, message, deadline=deadline + self.delivery_grace_seconds)
+            # Late as it is, the answer gets a few seconds to go out (a watchdog can fire late: Redis was away).
+            budget = max(deadline + self.delivery_grace_seconds, time.time() + LATE_ANSWER_SECONDS)
+            sent = await self.delivery.send(chat_id, message, deadline=budget)
         except Undeliverable as exc:
             fields.update(status="undeliverable", http_status=exc.status or "", error=str(exc))
         else:
             if sent.transport is None:  # answered by someone else meanwhile
-                await self.redis.zrem(contract.DEADLINES, call_id)
+                await retry_redis_async(lambda: self.redis.zrem(contract.DEADLINES, call_id), until=until)
                 return
             log.warning("tool call %s (%s): answered timeout by the watchdog: %s", call_id, name, why)
             fields.update(status="timeout", transport=sent.transport, answered_ms=now_ms())
         fields.update(answered_by="watchdog", note="started" if started else "never_started")
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(contract.call_record(call_id), mapping=fields)  # type: ignore[arg-type]
-            pipe.expire(contract.call_record(call_id), self.record_ttl_seconds)
-            pipe.zrem(contract.DEADLINES, call_id)
-            pipe.zrem(contract.QUEUED, call_id)
-            await pipe.execute()
+
+        async def record_it() -> None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(contract.call_record(call_id), mapping=fields)  # type: ignore[arg-type]
+                pipe.expire(contract.call_record(call_id), self.record_ttl_seconds)
+                pipe.zrem(contract.DEADLINES, call_id)
+                pipe.zrem(contract.QUEUED, call_id)
+                await pipe.execute()
+
+        await retry_redis_async(record_it, until=time.time() + REDIS_PATIENCE_SECONDS)
 
     async def requeue_lost(self) -> int:
         """Queue again each call whose job left the queue but never started; how many were queued again."""

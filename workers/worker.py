@@ -15,6 +15,7 @@ Several processes are RQ's `WorkerPool` (`workers.pool`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis.client import Pipeline
@@ -28,10 +29,12 @@ from rq.worker import WorkerStatus
 
 from service.child_processes import die_with_parent
 from service.settings import load_settings
+from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
 
 SLOT_WAIT_SECONDS = 5.0
+PREPARE_PATIENCE_SECONDS = 2.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
 
 
@@ -53,6 +56,11 @@ class NoDeathPenalty(BaseDeathPenalty):
 
 
 class ToolhostWorker(SimpleWorker):
+    # RQ waits 1 s after losing Redis, then doubles the wait up to 60 s: a voice service must be back within a
+    # second of Redis, however often it came and went.
+    exponential_backoff_factor = 1.0
+    max_connection_wait_time = 1.0
+
     def __init__(self, *args: Any, concurrency: int | None = None, **kwargs: Any) -> None:
         if kwargs.get("serializer") is None:
             kwargs["serializer"] = JSONSerializer
@@ -89,13 +97,35 @@ class ToolhostWorker(SimpleWorker):
             super().execute_job(job, queue)
             return
         try:
-            execution = self.prepare_execution(job)
+            execution = retry_redis(lambda: self.prepare_execution(job), until=time.time() + PREPARE_PATIENCE_SECONDS)
+        except TRANSIENT as exc:
+            # Left in RQ's intermediate queue: the watchdog queues it again (or answers it by its deadline).
+            self.log.warning("Worker %s: job %s not started, Redis unavailable (%s)", self.name, job.id, exc)
+            self.slots.give_back()
+            self._handing_off = False
+            return
+        try:
             self.slots.start(self._perform_in_thread, job, queue, execution)
         except BaseException:
             self.slots.give_back()
             raise
         finally:
             self._handing_off = False
+
+    # RQ ends a worker on any Redis error outside its dequeue wait, and with it every call and watchdog task
+    # that process runs. Its bookkeeping can wait for Redis to come back instead.
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().heartbeat(*args, **kwargs)
+        except TRANSIENT as exc:
+            self.log.warning("Worker %s: heartbeat skipped, Redis unavailable (%s)", self.name, type(exc).__name__)
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        except TRANSIENT as exc:
+            self.log.warning("Worker %s: maintenance skipped, Redis unavailable (%s)", self.name, type(exc).__name__)
 
     def _perform_in_thread(self, job: Job, queue: Queue, execution: Execution) -> None:
         self.perform_job(job, queue, execution)
@@ -105,7 +135,12 @@ class ToolhostWorker(SimpleWorker):
         # RQ's loop says "idle" whenever it dequeues; the worker is busy while any of its jobs runs.
         if state == WorkerStatus.IDLE and self.executions:
             state = WorkerStatus.BUSY
-        super().set_state(state, pipeline)
+        try:
+            super().set_state(state, pipeline)
+        except TRANSIENT as exc:
+            if pipeline is not None:
+                raise
+            self.log.warning("Worker %s: state not recorded, Redis unavailable (%s)", self.name, type(exc).__name__)
 
     def _shutdown(self) -> None:
         """A warm shutdown request: RQ's `_shutdown` waits only while the state is busy, which now means

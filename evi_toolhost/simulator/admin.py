@@ -8,7 +8,8 @@ can drive chats and see what the control plane received.
 - `POST /_sim/chats/{id}/end`: end the chat (`status`, default USER_ENDED); its sockets are closed
 - `GET  /_sim/chats/{id}/received`: control-plane messages received, `{"received": [...]}`; with
   `tool_call_id`, only that call's answers, waiting up to `timeout` seconds for the first one
-- `POST /_sim/chats/{id}/fail_next_sends`: `{"statuses": [503, ...]}`, see `fail_next_sends`
+- `POST /_sim/chats/{id}/fail_next_sends`: `{"statuses": [503, ...], "retry_after": "1"}`, see `fail_next_sends`
+- `POST /_sim/chats/{id}/fail_sends_for`: `{"status": 500, "seconds": 3}`: every send fails for that long
 - `GET  /_sim/stats`: connections seen
 """
 
@@ -70,6 +71,14 @@ class EndChat(_Strict):
 
 class FailNextSends(_Strict):
     statuses: list[int] = Field(min_length=1)
+    retry_after: str | None = None
+    """A `Retry-After` header sent with each of these failures."""
+
+
+class FailSendsFor(_Strict):
+    status: int
+    seconds: float = Field(gt=0, le=300)
+    retry_after: str | None = None
 
 
 class ReceivedQuery(BaseModel):
@@ -151,7 +160,18 @@ async def fail_next_sends(request: Request) -> Response:
     state = _state(request)
     body = validate_body(FailNextSends, await read_json(request))
     state.fail_next_sends(request.path_params["id"], body.statuses)
+    if body.retry_after is not None:
+        state.retry_after[request.path_params["id"]] = body.retry_after
     return JSONResponse({"queued": body.statuses})
+
+
+async def fail_sends_for(request: Request) -> Response:
+    state = _state(request)
+    body = validate_body(FailSendsFor, await read_json(request))
+    state.fail_sends_for(request.path_params["id"], body.status, body.seconds)
+    if body.retry_after is not None:
+        state.retry_after[request.path_params["id"]] = body.retry_after
+    return JSONResponse({"failing": body.status, "seconds": body.seconds})
 
 
 async def stats(request: Request) -> Response:
@@ -168,5 +188,6 @@ routes = [
     Route("/_sim/chats/{id}/end", end_chat, methods=["POST"]),
     Route("/_sim/chats/{id}/received", received, methods=["GET"]),
     Route("/_sim/chats/{id}/fail_next_sends", fail_next_sends, methods=["POST"]),
+    Route("/_sim/chats/{id}/fail_sends_for", fail_sends_for, methods=["POST"]),
     Route("/_sim/stats", stats, methods=["GET"]),
 ]

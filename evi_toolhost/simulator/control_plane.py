@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from evi_toolhost.simulator.auth import require_api_key
-from evi_toolhost.simulator.errors import ApiError, InvalidRequest, read_json
+from evi_toolhost.simulator.errors import InvalidRequest, read_json
 from evi_toolhost.simulator.state import SimulatorState
 from service.evi.messages import PublishMessage, publish_message_adapter
 
@@ -32,7 +32,9 @@ async def send(request: Request) -> Response:
     state.note_client("http", request.client and (request.client.host, request.client.port), chat_id)
     injected = state.begin_http_send(chat_id)
     if injected is not None:
-        raise ApiError(injected, f"simulated failure: status {injected} injected by the simulator")
+        headers = {"Retry-After": state.retry_after[chat_id]} if chat_id in state.retry_after else None
+        detail = f"simulated failure: status {injected} injected by the simulator"
+        return JSONResponse({"detail": detail}, status_code=injected, headers=headers)
     require_api_key(request)
     state.active_chat(chat_id)
     payload = await read_json(request)

@@ -139,6 +139,9 @@ class SimulatorState:
         self.http_send_attempts: Counter[str] = Counter()
         """HTTP sends per chat id, failed (injected) ones included."""
         self._failures: dict[str, deque[int]] = {}
+        self._failing_until: dict[str, tuple[float, int]] = {}
+        self.retry_after: dict[str, str] = {}
+        """A `Retry-After` value sent with every injected failure for the chat."""
         self._answers: dict[str, list[ReceivedMessage]] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
         self._subscriptions: dict[str, list[Subscription]] = {}
@@ -372,12 +375,22 @@ class SimulatorState:
         with self._lock:
             self._failures.setdefault(chat_id, deque()).extend(statuses)
 
+    def fail_sends_for(self, chat_id: str, status: int, seconds: float) -> None:
+        """Every HTTP send to `chat_id` answers `status` for the next `seconds`, unrecorded; then normal again."""
+        if not 100 <= status <= 599:
+            raise ApiError(400, f"status must be an HTTP status code (100-599), got {status}")
+        with self._lock:
+            self._failing_until[chat_id] = (time.monotonic() + seconds, status)
+
     def begin_http_send(self, chat_id: str) -> int | None:
         """Count an HTTP send attempt; the injected status it must fail with, if any."""
         with self._lock:
             self.http_send_attempts[chat_id] += 1
             queued = self._failures.get(chat_id)
-            return queued.popleft() if queued else None
+            if queued:
+                return queued.popleft()
+            until, status = self._failing_until.get(chat_id, (0.0, 0))
+            return status if time.monotonic() < until else None
 
     def note_client(self, kind: str, client: Client | None, chat_id: str | None = None) -> None:
         """Remember the (host, port) a request came from; each TCP connection has its own port."""

@@ -78,7 +78,10 @@ class RetryPolicy:
     max_attempts_without_deadline: int = 8
     """A send with no deadline stops after this many attempts; one with a deadline tries until it."""
     min_attempt_time: float = 0.05
-    """Don't start an attempt with less time than this left before the deadline."""
+    """Don't start another attempt with less time than this left before the deadline."""
+    min_attempt_timeout: float = 1.0
+    """However close the deadline, an attempt may take this long: one cut off sooner may still have arrived,
+    and be sent a second time."""
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return rng.uniform(0.0, min(self.max_delay, self.base_delay * (2**attempt)))
@@ -157,7 +160,7 @@ class HttpControlPlane:
     def _attempt_timeout(self, deadline: float | None) -> httpx.Timeout:
         if deadline is None:
             return DEFAULT_TIMEOUT
-        left = max(deadline - time.time(), self.retry.min_attempt_time)
+        left = max(deadline - time.time(), self.retry.min_attempt_timeout)
         return httpx.Timeout(min(5.0, left), connect=min(2.0, left))
 
     def _may_retry(self, attempts_made: int, wait: float, deadline: float | None) -> bool:

@@ -97,8 +97,9 @@ def sent_claim(request_id: str) -> str:
     return f"{PREFIX}:sent:{request_id}"
 
 
-CLAIMED_BY_HTTP = "http"
-"""The value of a message's claim when a worker sends it by HTTP."""
+def claimed_by_http(token: str) -> str:
+    """The value of a message's claim when a worker sends it by HTTP (`token` is the sender's own)."""
+    return f"http:{token}"
 
 
 def claimed_by_socket(request_id: str) -> str:

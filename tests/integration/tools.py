@@ -62,3 +62,17 @@ def keep_transcript(event: WebhookEventChatEnded, ctx: ChatContext, transcript: 
         redis().rpush(f"test:transcript:{event.chat_id}", *(json.dumps(line.to_dict()) for line in transcript))
     redis().set(f"test:ended:{event.chat_id}", len(transcript))
 
+
+
+@tool(timeout=6)
+async def block_three_seconds(key: str) -> str:
+    """Blocks its event loop for 3 s (a blocking call inside async def, on purpose)."""
+    redis().set(f"test:blocking:{key}", 1)
+    time.sleep(3)
+    return "finally"
+
+
+@tool(timeout=5)
+async def quick() -> str:
+    """Answers at once."""
+    return "quick"

@@ -84,7 +84,9 @@ class Stack:
         return self.start_process(ServiceProcess(["relay", "--lease-ms", str(lease_ms)], self.env))
 
     def stop(self, process: ServiceProcess, sig: int | None = None) -> str:
-        self.processes.remove(process)
+        """Stop the process (if it still runs) and return what it printed."""
+        if process in self.processes:
+            self.processes.remove(process)
         return process.stop() if sig is None else process.stop(sig)
 
     def close(self) -> list[str]:
@@ -138,6 +140,16 @@ class Stack:
 
         found: dict[str, str] = wait_for(final, timeout=timeout)
         return found
+
+    def only_answers(self, tool_call_ids: list[str], timeout: float = 10.0) -> list[ReceivedMessage]:
+        """`only_answer` for many calls, with one quiet period for all of them."""
+        for tool_call_id in tool_call_ids:
+            self.answer(tool_call_id, timeout)
+            self.record(tool_call_id, timeout=timeout)
+        time.sleep(QUIET_SECONDS)
+        doubled = {call: n for call in tool_call_ids if (n := len(self.sim.answers_for(call))) != 1}
+        assert not doubled, f"calls without exactly one answer: {doubled}"
+        return [self.sim.answers_for(tool_call_id)[0] for tool_call_id in tool_call_ids]
 
     def only_answer(self, tool_call_id: str, timeout: float = 10.0) -> ReceivedMessage:
         """The one answer for this call: its record is final, and no second answer came in the quiet period."""

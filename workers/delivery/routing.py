@@ -22,7 +22,7 @@ from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseM
 from service.queue import contract
 from service.redis_client import text
 from workers.delivery.relay_socket import RelaySocket
-from workers.redis_retry import retry_redis_async
+from workers.redis_retry import patient_until, retry_redis_async
 from workers.relay.inbox import SocketReply
 
 Transport = Literal["http", "socket"]
@@ -60,7 +60,9 @@ class Delivery:
         until = deadline if deadline is not None else time.time() + DEFAULT_BUDGET_SECONDS
         claim = answer_claim(message)
         relay = self.relay
-        relay_id = await retry_redis_async(lambda: relay.holder(chat_id), until=until) if relay is not None else None
+        relay_id = None
+        if relay is not None:
+            relay_id = await retry_redis_async(lambda: relay.holder(chat_id), until=patient_until(until))
         if relay_id is None:
             if claim is None:
                 await self.http.send(chat_id, message, deadline=deadline)
@@ -76,11 +78,16 @@ class Delivery:
         return await self._by_http(chat_id, message, claim, until, waited_ms)
 
     async def _by_http(self, chat_id: str, message: PublishMessage, claim: str, until: float, waited_ms: int) -> Sent:
-        async def take() -> bool:
-            return bool(await self.redis.set(claim, contract.CLAIMED_BY_HTTP, nx=True, ex=self.claim_ttl_seconds))
+        # A token of our own, so that a claim whose reply was lost (Redis going down) is recognised as ours.
+        token = contract.claimed_by_http(uuid.uuid4().hex)
 
-        if not await retry_redis_async(take, until=until):
-            holder = text(await self.redis.get(claim))
+        async def take() -> str | None:
+            if await self.redis.set(claim, token, nx=True, ex=self.claim_ttl_seconds):
+                return token
+            return text(await self.redis.get(claim))
+
+        holder = await retry_redis_async(take, until=patient_until(until))
+        if holder != token:
             return Sent("socket" if contract.is_socket_claim(holder) else None, waited_ms)
         await self.http.send(chat_id, message, deadline=until)
         return Sent("http", waited_ms)

@@ -81,23 +81,28 @@ class LoopLag:
     def __init__(self, tool_name: str) -> None:
         self.tool_name = tool_name
         self.worst = 0.0
-        self._due = 0.0
+        """The longest the loop went without running anything else, in seconds."""
+        self._seen = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def __enter__(self) -> LoopLag:
         self._loop = asyncio.get_running_loop()
-        self._due = self._loop.time() + LAG_TICK_SECONDS
+        self._seen = self._loop.time()
         self._task = self._loop.create_task(self._watch())
         return self
 
     async def _watch(self) -> None:
         while True:
-            self._due = self._loop.time() + LAG_TICK_SECONDS
             await asyncio.sleep(LAG_TICK_SECONDS)
-            self.worst = max(self.worst, self._loop.time() - self._due)
+            self._note()
+
+    def _note(self) -> None:
+        now = self._loop.time()
+        self.worst = max(self.worst, now - self._seen)
+        self._seen = now
 
     def __exit__(self, *exc: object) -> None:
-        self.worst = max(self.worst, self._loop.time() - self._due)
+        self._note()
         if self._task is not None:
             self._task.cancel()
         if self.worst > BLOCKED_LOOP_SECONDS:

@@ -30,12 +30,16 @@ from service.redis_client import text
 from service.settings import Settings
 from workers import conversation
 from workers.delivery import Delivery, RelaySocket
+from workers.redis_retry import retry_redis_async
 from workers.relay.chat_socket import ChatSocket, SocketState
 from workers.relay.inbox import SendRequest, SocketReply, serve_one
 from workers.relay.leases import Leases
 from workers.watchdog import Watchdog
 
 log = logging.getLogger("evi_toolhost.relay")
+
+CLAIM_RETRY_SECONDS = 2.0
+"""How long past a send request's own bound its claim is retried while Redis is away (the worker waits as long)."""
 
 
 def new_relay_id() -> str:
@@ -249,8 +253,13 @@ class Relay:
         chat = self.sockets.get(request.chat_id)
         if chat is None or not chat.is_open:
             return SocketReply.NO_SOCKET
-        claimed = await self.redis.set(request.claim_key, request.claim_value(), nx=True, ex=request.claim_ttl_seconds)
-        if not claimed:
+        async def take() -> bool:
+            ours = request.claim_value()
+            if await self.redis.set(request.claim_key, ours, nx=True, ex=request.claim_ttl_seconds):
+                return True
+            return text(await self.redis.get(request.claim_key)) == ours  # taken just as Redis went away
+
+        if not await retry_redis_async(take, until=request.expires_at_ms / 1000 + CLAIM_RETRY_SECONDS):
             return SocketReply.CLAIMED
         try:
             await chat.send(request.message)
