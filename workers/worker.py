@@ -70,22 +70,29 @@ class ToolhostWorker(SimpleWorker):
         if self.slots is not None:
             self.death_penalty_class = NoDeathPenalty
         self._handing_off = False
+        self._waiting_for_job = False
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
-        super().bootstrap(*args, **kwargs)
+        # RQ installs its signal handlers only after bootstrap: a stop requested while the worker starts would
+        # kill it before it deregisters. Installed first, a stop lets it start, deregister and exit.
+        self._install_signal_handlers()  # type: ignore[no-untyped-call]
         # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog.
         get_runtime().start_watchdog()
+        super().bootstrap(*args, **kwargs)
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         if self.slots is None:
             return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         while not self.slots.take(SLOT_WAIT_SECONDS):
             self.heartbeat()
+        self._waiting_for_job = True
         try:
             result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         except BaseException:
             self.slots.give_back()
             raise
+        finally:
+            self._waiting_for_job = False
         if result is None:
             self.slots.give_back()
         else:
@@ -144,14 +151,15 @@ class ToolhostWorker(SimpleWorker):
 
     def _shutdown(self) -> None:
         """A warm shutdown request: RQ's `_shutdown` waits only while the state is busy, which now means
-        "jobs run in threads" while the main loop blocks on the queue. Stop dequeuing at once, unless a
-        dequeued job is being handed to its thread; `teardown` then waits for the running jobs."""
+        "jobs run in threads" while the main loop blocks on the queue. A worker waiting for a job stops
+        waiting at once; anywhere else (starting, handing a job to its thread) it stops before the next wait.
+        `teardown` then waits for the running jobs."""
         if self.slots is None:
             super()._shutdown()  # type: ignore[no-untyped-call]
-        elif self._handing_off:
-            self._stop_requested = True
-        else:
+        elif self._waiting_for_job and not self._handing_off:
             raise StopRequested()
+        else:
+            self._stop_requested = True
 
     def teardown(self) -> None:
         clean = False

@@ -90,10 +90,11 @@ class ServiceProcess:
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> str:
-        """Stop the process (and its children) and return everything it printed."""
+        """Signal the process (not its children: a worker pool stops its own, as under `docker stop`), wait for
+        it, then SIGKILL its whole group if it is not gone in time; return everything it printed."""
         assert self.process is not None
         if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
+            self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
