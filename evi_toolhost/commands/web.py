@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 import uvicorn
 
+from evi_toolhost.startup import warn_about_durability
 from service.logs import configure_logging
+from service.redis_client import connect
 from service.settings import load_settings
+
+log = logging.getLogger("evi_toolhost.web")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging()
-    load_settings()
+    settings = load_settings()
+    with connect(settings.redis_url) as redis:
+        warn_about_durability(redis, log)
     uvicorn.run(
         "service.app:create_app_from_env",
         factory=True,

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from evi_toolhost.startup import import_from_working_directory, redis_answers, where
+from evi_toolhost.startup import import_from_working_directory, redis_answers, warn_about_durability, where
 from service.logs import configure_logging
 from service.queue.contract import WORKER_QUEUES
 from service.redis_client import connect
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     redis = connect(settings.redis_url)
     if not redis_answers(redis, "worker"):
         return 2
+    warn_about_durability(redis, log)
     publish_tools(redis, default_registry, settings.tool_timeout_seconds)
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     log.info(

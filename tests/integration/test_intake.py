@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -80,3 +82,47 @@ def test_redis_down_gives_503_and_the_redelivery_is_queued_once_it_is_back() -> 
                 assert tool_jobs(Redis.from_url(revived.url)) == ["tool_call-toolu_outage"]
     finally:
         first.stop()
+
+
+def exchange(sock: socket.socket, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """One request on an open connection, and the response's status and headers (its body read in full)."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = f"POST /hume-webhook HTTP/1.1\r\nHost: test\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
+    sock.sendall(request + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    raw_head, rest = data.split(b"\r\n\r\n", 1)
+    status_line, *lines = raw_head.decode().split("\r\n")
+    response_headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+    while len(rest) < int(response_headers.get("content-length", "0")):
+        rest += sock.recv(65536)
+    return int(status_line.split()[1]), response_headers
+
+
+def test_every_refusal_keeps_the_keep_alive_connection(web: str) -> None:
+    def signed_raw(body: bytes) -> tuple[bytes, dict[str, str]]:
+        return signed(body, TEST_SIGNING_KEY)
+
+    valid = tool_call_payload()
+    deep = tool_call_payload()
+    cases: list[tuple[bytes, dict[str, str], int]] = [
+        (*signed_raw(b"{not json"), 400),
+        (*signed_raw(b'{"event_name": "tool_call", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"), 400),
+        (*signed_raw(b'{"event_name": ["tool_call"]}'), 422),
+        (*signed_raw(json.dumps({**valid, "chat_id": "\ud800"}).encode()), 422),
+        (*signed_raw(json.dumps({**deep, "extra": "DEEP"}).encode().replace(b'"DEEP"', b"[" * 40 + b"]" * 40)), 422),
+        (*signed_raw(json.dumps({"event_name": "tool_call"}).encode()), 422),
+        (*signed_raw(b"x" * 300_000), 413),
+        (*signed_raw(json.dumps({"event_name": "chat_paused"}).encode()), 202),
+        (json.dumps(valid).encode(), {"Content-Type": "application/json"}, 401),
+        (*signed_raw(json.dumps(valid).encode()), 202),
+    ]
+    port = int(web.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for body, headers, expected in cases:
+            status, response_headers = exchange(sock, body, headers)
+            assert status == expected, (body[:80], status)
+            assert response_headers.get("connection", "").lower() != "close"

@@ -129,4 +129,5 @@ def service_env(redis_url: str, hume_url: str = "http://127.0.0.1:1", tool_modul
         "HUME_WEBHOOK_SIGNING_KEY": TEST_SIGNING_KEY,
         "HUME_API_BASE_URL": hume_url,
         "TOOL_MODULES": tool_modules,
+        "EVI_TOOLHOST_EMBEDDED_REDIS": "1",  # the session's throwaway Redis: no durability warnings
     }

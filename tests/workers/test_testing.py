@@ -115,3 +115,16 @@ def test_raw_argument_text_is_validated_as_the_worker_does(arguments: str) -> No
 
     with ToolKit(registry) as kit:
         assert kit.call_with("double", arguments).code == "invalid_arguments"
+
+
+@pytest.mark.parametrize("depth", [1_000, 10_000])
+def test_arguments_nested_absurdly_deep_are_invalid_arguments_not_a_dead_job(depth: int) -> None:
+    registry = Registry()
+
+    @registry.tool
+    def take(value: dict[str, object]) -> str:
+        return "took it"
+
+    with ToolKit(registry) as kit:
+        result = kit.call_with("take", '{"value": ' + "[" * depth + "]" * depth + "}")
+    assert (result.code, result.record["status"]) == ("invalid_arguments", "failed")

@@ -49,6 +49,8 @@ class ArgumentSpec:
         text = parameters.strip() or "{}"
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InvalidArguments(["the arguments nest deeper than any tool's parameters can"]) from None
         except ValueError as exc:
             raise InvalidArguments([f"the arguments are not valid JSON ({exc.args[0] if exc.args else exc})"]) from None
         if not isinstance(data, dict):
@@ -57,6 +59,8 @@ class ArgumentSpec:
             instance = self.model.model_validate(data)
         except ValidationError as exc:
             raise InvalidArguments(describe_errors(exc)) from None
+        except RecursionError:
+            raise InvalidArguments(["the arguments nest deeper than any tool's parameters can"]) from None
         return {param: getattr(instance, field_name) for field_name, param in self.names.items()}
 
 
