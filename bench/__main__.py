@@ -29,7 +29,10 @@ BENCHMARKS = {
     "throughput": "bench.throughput",
     "concurrency": "bench.concurrency",
     "memory": "bench.memory",
+    "soak": "bench.soak",
 }
+DEFAULT = [name for name in BENCHMARKS if name != "soak"]
+"""`python -m bench` alone: everything but the 10-minute soak, which runs when named."""
 
 
 def machine() -> str:
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.benchmarks if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    names = args.benchmarks or list(BENCHMARKS)
+    names = args.benchmarks or DEFAULT
     started, clock = time.time(), time.monotonic()
     sections: list[Section] = []
     failures: list[str] = []
