@@ -21,7 +21,9 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.harness import RESULTS_DIR, BenchError, Deployment, Section, log, py_spy, terminate_as_interrupt
+from bench.deployment import Deployment
+from bench.harness import RESULTS_DIR, BenchError, Section, log, terminate_as_interrupt
+from bench.profiling import py_spy
 
 BENCHMARKS = {
     "intake": "bench.intake",

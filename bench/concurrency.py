@@ -16,7 +16,8 @@ import math
 from typing import Any
 
 from bench import driver
-from bench.harness import Deployment, Section, default_pool_size, default_worker_concurrency, fmt, log
+from bench.deployment import Deployment, default_pool_size, default_worker_concurrency
+from bench.harness import Section, fmt, log
 from bench.tools import SLEEP_TOOL_TIMEOUT_SECONDS
 from service.settings import Settings
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from bench.harness import API_KEY, SIGNING_KEY, BenchError, summary_ms
+from service.evi.webhooks import WebhookEvent
+from service.queue.enqueue import Enqueued, Enqueuer
+from service.redis_client import connect_async
 from tests.support.webhooks import chat_started_payload, signed, tool_call_payload
 
 ADMIN_HEADERS = {"X-Hume-Api-Key": API_KEY}
+TOOL_TIMEOUT_SECONDS = 10.0
+"""The default `TOOL_TIMEOUT_SECONDS`, for calls queued by the bench itself."""
 
 
 @dataclass
@@ -218,3 +224,22 @@ def collect(sim_url: str, chat_id: str, calls: list[Call], timeout: float, procs
     if not outcome.answers and calls:
         raise BenchError(f"no answer reached the simulator for chat {chat_id} within {timeout:g} s")
     return outcome
+
+
+def queue_as_the_web(
+    redis_url: str, events: Sequence[WebhookEvent], *, timeout_seconds: float = TOOL_TIMEOUT_SECONDS
+) -> list[Enqueued]:
+    """Queue `events` one after another exactly as the web process does (`Enqueuer`, one Lua round trip each);
+    `timeout_seconds` is the deadline of a tool no worker has published a timeout for yet."""
+
+    async def queue_all() -> list[Enqueued]:
+        redis = connect_async(redis_url)
+        try:
+            enqueuer = Enqueuer(
+                redis, claim_ttl_seconds=86400, record_ttl_seconds=86400, default_timeout_seconds=timeout_seconds
+            )
+            return [await enqueuer.enqueue(event) for event in events]
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(queue_all())

@@ -1,8 +1,14 @@
-"""A closed-loop HTTP/1.1 load generator: N keep-alive connections, one request in flight on each.
+"""An HTTP/1.1 load generator: N keep-alive connections, one request in flight on each.
+
+Closed loop by default (each connection sends its next request as soon as the last is answered: the maximum
+rate); with `--rate R`, open loop: request *i* is due at *start + i/R* whatever happened to earlier ones, goes
+out on the first idle connection, and its latency counts from when it was due (so a slow answer that delays
+later requests shows in their latency too, no coordinated omission).
 
 Run as its own process by `bench.intake` (so its CPU use is its own, and two can run side by side):
 
     python -m bench.loadgen --port P --connections 32 --warmup 2 --duration 10 --count 60000 --prefix g0
+    python -m bench.loadgen --port P --connections 32 --rate 1000 ...
 
 Every request is a signed `tool_call` webhook with a unique `tool_call_id`, all built (JSON, HMAC,
 HTTP framing) before the first one is sent; the timed part only writes prepared bytes and parses the
@@ -23,10 +29,11 @@ import os
 import resource
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
-from bench.harness import API_KEY, SIGNING_KEY, cpu_split, percentile
+from bench.harness import API_KEY, SIGNING_KEY, percentile
+from bench.processes import cpu_split
 from tests.support.webhooks import signed, tool_call_payload
 
 
@@ -62,6 +69,10 @@ class Run:
         self.statuses: Counter[int] = Counter()
         self.warmup_completed = 0
         self.errors: Counter[str] = Counter()
+        self.idle: deque[Connection] | None = None
+        """Open loop: the connections waiting for a request (None: closed loop)."""
+        self.late = 0
+        """Open loop: requests that found no idle connection when due (sent as soon as one was)."""
 
     def next_request(self) -> bytes | None:
         if self.next_index >= len(self.requests):
@@ -85,8 +96,11 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  (uvloop's transports are not asyncio's classes)
-        self.send_next()
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio's classes
+        if self.run.idle is None:
+            self.send_next()
+        else:
+            self.run.idle.append(self)
 
     def send_next(self) -> None:
         assert self.transport is not None
@@ -95,10 +109,23 @@ class Connection(asyncio.Protocol):
         if request is None:
             self.transport.close()
             return
+        self.send(request, now)
+
+    def send(self, request: bytes, due: float) -> None:
+        assert self.transport is not None
         self.buffer.clear()
         self.need = None
-        self.sent_at = now
+        self.sent_at = due
         self.transport.write(request)
+
+    def answered(self) -> None:
+        if self.run.idle is None:
+            self.send_next()
+        elif time.perf_counter() < self.run.end:
+            self.run.idle.append(self)
+        else:
+            assert self.transport is not None
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
@@ -123,13 +150,38 @@ class Connection(asyncio.Protocol):
                 run.statuses[self.status] += 1
             elif finished < run.warmup_end:
                 run.warmup_completed += 1
-            self.send_next()
+            self.answered()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.run.idle is not None and self in self.run.idle:
+            self.run.idle.remove(self)
         if exc is not None:
             self.run.errors[type(exc).__name__] += 1
         if not self.done.done():
             self.done.set_result(None)
+
+
+async def send_at_rate(run: Run, rate: float, start: float) -> None:
+    """Send request i at start + i/rate on the first idle connection, until the run ends."""
+    sent = 0
+    while True:
+        now = time.perf_counter()
+        if now >= run.end:
+            return
+        while sent < (now - start) * rate:
+            due = start + sent / rate
+            if not run.idle:
+                run.late += 1
+                while not run.idle and time.perf_counter() < run.end:
+                    await asyncio.sleep(0.0002)
+                if not run.idle:
+                    return
+            request = run.next_request()
+            if request is None:
+                return
+            run.idle.popleft().send(request, due)  # oldest first: no connection idles into a keep-alive timeout
+            sent += 1
+        await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
 
 
 async def main_async(args: argparse.Namespace, requests: list[bytes]) -> dict[str, Any]:
@@ -138,6 +190,8 @@ async def main_async(args: argparse.Namespace, requests: list[bytes]) -> dict[st
         await asyncio.sleep(max(0.0, args.start_at - time.time()))
     start = time.perf_counter()
     run = Run(requests, args.cycle, start + args.warmup, start + args.warmup + args.duration)
+    if args.rate:
+        run.idle = deque()
     window: dict[str, Any] = {}
 
     def mark(name: str) -> None:
@@ -159,6 +213,11 @@ async def main_async(args: argparse.Namespace, requests: list[bytes]) -> dict[st
             run.errors[type(exc).__name__] += 1
             done.set_result(None)
         dones.append(done)
+    if run.idle is not None:
+        await send_at_rate(run, args.rate, start)
+        for connection in run.idle:
+            if connection.transport is not None:
+                connection.transport.close()
     await asyncio.wait_for(asyncio.gather(*dones), timeout=args.warmup + args.duration + 30)
     if "end" not in window:
         mark("end")
@@ -185,6 +244,8 @@ async def main_async(args: argparse.Namespace, requests: list[bytes]) -> dict[st
             for pid in window["start"]["watched"]
         },
         "loop": type(loop).__module__.split(".")[0],
+        "rate": args.rate,
+        "late": run.late,
         "requests_prepared": len(requests),
     }
 
@@ -198,6 +259,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--count", type=int, default=60000, help="unique requests to prepare")
+    parser.add_argument("--rate", type=float, default=0.0, help="open loop at this many requests/s (0: closed loop)")
     parser.add_argument("--cycle", action="store_true", help="reuse the prepared requests when they run out")
     parser.add_argument("--prefix", default="g0", help="makes tool_call_ids unique across generators")
     parser.add_argument("--chat-id", default="bench-intake-chat")
@@ -213,13 +275,9 @@ def main() -> int:
         print("ready", file=sys.stderr, flush=True)
         line = sys.stdin.readline().strip()
         args.start_at = float(line) if line else 0.0
-    try:
-        import uvloop
+    import uvloop  # comes with uvicorn[standard]
 
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        runner = asyncio.run
-    result = runner(main_async(args, requests))
+    result = uvloop.run(main_async(args, requests))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -10,7 +10,8 @@ Run alone (`python -m bench memory`), it starts the default deployment and warms
 
 from __future__ import annotations
 
-from bench.harness import Deployment, Section, Snapshot, log
+from bench.deployment import Deployment, Snapshot
+from bench.harness import Section, log
 
 
 def run(d: Deployment) -> Section:

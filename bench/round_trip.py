@@ -20,7 +20,9 @@ from typing import Any
 from rq.utils import utcparse
 
 from bench import driver
-from bench.harness import BenchError, Deployment, Section, fmt, log, wait_until
+from bench.deployment import Deployment
+from bench.harness import BenchError, Section, fmt, log, wait_until
+from service.redis_client import text
 
 RATE = 50.0
 DURATION_SECONDS = 20.0
@@ -147,7 +149,7 @@ def socket_path(d: Deployment, webhook_url: str, sim_url: str, procs: Any) -> tu
         state = d.redis.hget(state_key, "state")
         why = (
             "the chat was registered active but the relay did not open its socket"
-            f" (state {state.decode() if state else 'none'})"
+            f" (state {text(state) or 'none'})"
             if active
             else "nothing registered the chat in `evi:chats:active` after its chat_started webhook, so the "
             "relay never connected (the relay path is not wired up yet)"

@@ -15,7 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench import driver
-from bench.harness import Deployment, Section, descendants, fmt, log, rss_kb
+from bench.deployment import Deployment
+from bench.harness import Section, fmt, log
+from bench.processes import descendants, rss_kb
 
 RATE = 100
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
@@ -145,5 +147,5 @@ def run(deployment: Deployment) -> Section:
         ["process", "RSS at 1 min MB", "RSS at end MB", "max MB", "growth", "flat"],
         rows,
         notes,
-        {"acknowledged": acknowledged, "lost": lost, "double": doubled, "memory": memory.samples, "kinds": kinds},
+        data={"acknowledged": acknowledged, "lost": lost, "double": doubled, "memory": memory.samples, "kinds": kinds},
     )

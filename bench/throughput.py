@@ -1,7 +1,7 @@
 """Benchmark 3, worker throughput: N queued tool calls drained by one worker process (pool size 1).
 
 Ours: N no-op tool calls queued on `evi-tools` exactly as the web process queues them
-(`service.queue.enqueue.enqueue`, claim and job in one transaction), before the worker starts; then
+(`service.queue.enqueue.Enqueuer`, claim and job in one Lua round trip), before the worker starts; then
 `evi-toolhost worker --pool-size 1` runs them all, each answered at the simulator's control plane.
 Baseline: the same command (same pool, same worker class, same JSON serializer) draining N trivial RQ
 jobs (`bench.jobs.noop`, with the same event as argument and the same job options): RQ's own floor.
@@ -21,26 +21,17 @@ from rq.serializers import JSONSerializer
 from rq.utils import utcparse
 
 from bench import driver
-from bench.harness import (
-    RESULTS_DIR,
-    BenchError,
-    Deployment,
-    Section,
-    default_worker_concurrency,
-    fmt,
-    log,
-    profile_notes,
-    rq_worker_pids,
-    start_profile,
-    tree_cpu_seconds,
-    wait_until,
-)
+from bench.deployment import Deployment, default_worker_concurrency, rq_worker_pids
+from bench.harness import RESULTS_DIR, BenchError, Section, fmt, log, wait_until
+from bench.processes import tree_cpu_seconds
+from bench.profiling import profile_notes, start_profile
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue.contract import JOB_FAILURE_TTL_SECONDS, JOB_RESULT_TTL_SECONDS, JOB_TIMEOUT_SECONDS, TOOLS_QUEUE
-from service.queue.enqueue import enqueue
 from tests.support.webhooks import tool_call_payload
 
 N = 2000
+NOOP_TIMEOUT_SECONDS = 120.0
+"""`bench.tools.noop`'s own timeout: the deadline of a call queued before any worker published it."""
 DRAIN_TIMEOUT_SECONDS = 180.0
 
 
@@ -55,8 +46,7 @@ def _events(chat_id: str, prefix: str, count: int) -> list[WebhookEventToolCall]
 
 def _queue_ours(d: Deployment, events: list[WebhookEventToolCall]) -> list[str]:
     ids = []
-    for event in events:
-        outcome = enqueue(d.redis, event, 24 * 3600)
+    for outcome in driver.queue_as_the_web(d.redis_url, events, timeout_seconds=NOOP_TIMEOUT_SECONDS):
         if outcome.status != "queued":
             raise BenchError(f"dispatch did not queue {outcome.job_id}: {outcome.status}")
         ids.append(outcome.job_id)
@@ -88,7 +78,9 @@ def _times(d: Deployment, job_ids: list[str]) -> tuple[list[datetime], list[date
     pipe = d.redis.pipeline(transaction=False)
     for job_id in job_ids:
         pipe.hmget(f"rq:job:{job_id}", ["started_at", "ended_at", "status"])
-    starts, ends, statuses = [], [], {}
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    statuses: dict[str, int] = {}
     for started, ended, status in pipe.execute():
         if started:
             starts.append(utcparse(started.decode()))

@@ -36,7 +36,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, redis: AsyncRedis | None = None) -> Starlette:
     """The app; `redis` is the asyncio client it uses (default: one for `settings.redis_url`, closed at shutdown)."""
     owns_redis = redis is None
-    client = redis if redis is not None else connect_async(settings.redis_url)
+    client = redis if redis is not None else connect_async(settings.redis_url, socket_timeout=None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

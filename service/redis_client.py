@@ -10,9 +10,16 @@ def connect(url: str) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=30)
 
 
-def connect_async(url: str) -> AsyncRedis:
-    """A client for one event loop (its connections are made on the loop that first uses it)."""
-    return AsyncRedis.from_url(url, socket_connect_timeout=1.0, health_check_interval=30)
+REQUEST_TIMEOUT_SECONDS = 2.0
+"""How long a web request waits for Redis in all (`asyncio.timeout` around its exchange)."""
+
+
+def connect_async(url: str, *, socket_timeout: float | None = 5.0) -> AsyncRedis:
+    """A client for one event loop (its connections are made on the loop that first uses it).
+
+    `socket_timeout=None`: no timer per command (redis-py starts a task for each one it times), for a caller that
+    bounds its whole exchange with `asyncio.timeout` instead, as the web tier does."""
+    return AsyncRedis.from_url(url, socket_connect_timeout=1.0, socket_timeout=socket_timeout, health_check_interval=30)
 
 
 def text(value: object) -> str | None:

@@ -50,6 +50,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def nests_too_deep(text: str, payload: Any) -> bool:
+    """Whether `payload` (parsed from `text`) nests deeper than MAX_NESTING; text with fewer brackets than that
+    cannot, and is not walked."""
+    if text.count("{") + text.count("[") <= MAX_NESTING:
+        return False
+    return nesting(payload) > MAX_NESTING
+
+
 def nesting(value: Any) -> int:
     """How deep objects and arrays nest in a parsed JSON value (a scalar is 0)."""
     deepest = 0
@@ -115,7 +123,7 @@ async def hume_webhook(request: Request) -> Response:
         return error_response(400, "malformed_json", f"the body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
         return error_response(422, "invalid_payload", "the body must be a JSON object")
-    if nesting(payload) > MAX_NESTING:
+    if nests_too_deep(text, payload):
         return error_response(422, "invalid_payload", f"the body nests deeper than any event ({MAX_NESTING} levels)")
     event_name = payload.get("event_name")
     if event_name is None:
@@ -132,8 +140,8 @@ async def hume_webhook(request: Request) -> Response:
     except ValidationError as exc:
         return invalid_payload(describe_validation_error(exc, event_name))
     try:
-        outcome = await enqueuer.enqueue(event)
-    except RedisError as exc:
+        outcome = await enqueuer.enqueue(event, body)  # bounded: TimeoutError after REQUEST_TIMEOUT_SECONDS
+    except (RedisError, TimeoutError) as exc:
         log.error("webhook not queued, Redis unavailable: %s", type(exc).__name__)
         return error_response(
             503,
@@ -141,7 +149,7 @@ async def hume_webhook(request: Request) -> Response:
             "the queue is unavailable; retry later",
             headers={"Retry-After": str(settings.retry_after_seconds)},
         )
-    if outcome.status == "duplicate":
-        return JSONResponse({"status": "duplicate", "job_id": outcome.job_id}, status_code=200)
-    log.info("webhook queued: %s as job %s", event.event_name, outcome.job_id)
-    return JSONResponse({"status": "queued", "job_id": outcome.job_id}, status_code=202)
+    log.debug("webhook %s: %s as job %s", outcome.status, event.event_name, outcome.job_id)
+    # Job ids are [A-Za-z0-9_-] (`contract.job_id`): the answer needs no JSON encoder.
+    answer = f'{{"status":"{outcome.status}","job_id":"{outcome.job_id}"}}'.encode()
+    return Response(answer, status_code=200 if outcome.status == "duplicate" else 202, media_type="application/json")

@@ -10,6 +10,7 @@ import hashlib
 import re
 
 from rq.intermediate_queue import IntermediateQueue
+from rq.job import Job
 from rq.queue import Queue
 
 PREFIX = "evi"
@@ -28,6 +29,16 @@ RQ_QUEUES: str = Queue.redis_queues_keys
 
 def rq_queue(name: str) -> str:
     return f"{RQ_QUEUE_PREFIX}{name}"
+
+
+def rq_job(job_id: str) -> str:
+    """RQ's hash of one job."""
+    return f"{Job.redis_job_namespace_prefix}{job_id}"
+
+
+def queue_for(event_name: str) -> str:
+    """The queue an event's job goes on."""
+    return TOOLS_QUEUE if event_name == "tool_call" else EVENTS_QUEUE
 
 
 def rq_intermediate_queue(name: str) -> str:

@@ -3,13 +3,16 @@ call's deadline is recorded with it.
 
 Used by the webhook intake and by the relay for tool calls seen on the socket: whichever sees a tool call
 first queues it, the other gets "duplicate". One Lua script does it all or nothing: the delivery claim
-(`SET NX EX`), RQ's job hash and queue push (the hash as RQ's own `Job.to_dict()` makes it), and for a call
-that needs an answer its deadline (`evi:deadlines`, which the watchdog answers from whatever happens to the
-job), its place among queued calls (`evi:queued`, for re-queueing a job that vanished) and its call record.
-A Redis failure leaves none of it behind, so Hume's redelivery can succeed.
+(`SET NX EX`), RQ's job hash (`service.queue.job_hash`) and queue push, and for a call that needs an answer
+its deadline (`evi:deadlines`, which the watchdog answers from whatever happens to the job), its place among
+queued calls (`evi:queued`, for re-queueing a job that vanished) and its call record. A Redis failure leaves
+none of it behind, so Hume's redelivery can succeed.
 
 The deadline counts from the moment EVI triggered the call, with the tool's timeout as the workers published
 it (`evi:tools:timeouts`) or, for a tool no worker has published, the default.
+
+The job fields that are the same for every job of a function are written into that function's script once,
+so each call sends only what differs: packing arguments is most of a Redis call's client cost.
 """
 
 from __future__ import annotations
@@ -17,40 +20,71 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
-from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
-from rq.utils import now, utcformat
 
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEvent, WebhookEventToolCall
 from service.queue import contract
+from service.queue.batching import BatchedScript
+from service.queue.job_hash import JobTemplate
+from service.redis_client import REQUEST_TIMEOUT_SECONDS
 
 _ENQUEUE = """
--- KEYS: 1 delivery claim, 2 job hash, 3 queue, 4 rq:queues, 5 deadlines, 6 queued, 7 call record, 8 tool timeouts
--- ARGV: 1 job id, 2 claim ttl (s), 3 tool call id ('' when no answer is owed), 4 tool name,
---       5 triggered (ms), 6 default timeout (ms), 7 record ttl (s), 8 now (ms), 9 number of record pairs,
---       then the record's field/value pairs, then the job hash's field/value pairs
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+-- Written in by script_for: JOB_CONSTANTS (the job hash's constant fields), QUEUE, RQ_QUEUES, DEADLINES, QUEUED,
+-- TOOL_TIMEOUTS (key names), CLAIM_TTL, DEFAULT_TIMEOUT_MS, RECORD_TTL.
+-- KEYS: 1 delivery claim, 2 job hash, 3 call record
+-- ARGV: 1 job id, 2 tool call id ('' when no answer is owed), 3 tool name, 4 triggered (ms), 5 now (ms),
+--       6 created_at, 7 data, 8 description, 9 chat id, 10 tool type, 11 received (ms),
+--       12 custom session id ('' for none)
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', CLAIM_TTL) then
     return false
 end
-local pairs = tonumber(ARGV[9])
-redis.call('HSET', KEYS[2], unpack(ARGV, 10 + 2 * pairs))
-redis.call('RPUSH', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[4], KEYS[3])
-if ARGV[3] == '' then
+redis.call('HSET', KEYS[2], 'created_at', ARGV[6], 'enqueued_at', ARGV[6], 'data', ARGV[7],
+    'description', ARGV[8], unpack(JOB_CONSTANTS))
+redis.call('RPUSH', QUEUE, ARGV[1])
+redis.call('SADD', RQ_QUEUES, QUEUE)
+if ARGV[2] == '' then
     return 0
 end
-local timeout = tonumber(redis.call('HGET', KEYS[8], ARGV[4])) or tonumber(ARGV[6])
-local deadline = tonumber(ARGV[5]) + timeout
-redis.call('ZADD', KEYS[5], deadline, ARGV[3])
-redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3])
-redis.call('HSET', KEYS[7], 'status', 'queued', 'deadline_ms', deadline,
-    unpack(ARGV, 10, 9 + 2 * pairs))
-redis.call('EXPIRE', KEYS[7], ARGV[7])
+local timeout = tonumber(redis.call('HGET', TOOL_TIMEOUTS, ARGV[3])) or DEFAULT_TIMEOUT_MS
+local deadline = tonumber(ARGV[4]) + timeout
+redis.call('ZADD', DEADLINES, deadline, ARGV[2])
+redis.call('ZADD', QUEUED, ARGV[5], ARGV[2])
+redis.call('HSET', KEYS[3], 'status', 'queued', 'deadline_ms', deadline, 'name', ARGV[3], 'chat_id', ARGV[9],
+    'tool_type', ARGV[10], 'received_ms', ARGV[11])
+if ARGV[12] ~= '' then
+    redis.call('HSET', KEYS[3], 'custom_session_id', ARGV[12])
+end
+redis.call('EXPIRE', KEYS[3], RECORD_TTL)
 return deadline
 """
+
+
+def lua_string(value: Any) -> str:
+    """`value` as a Lua string literal: every byte escaped in decimal, so any bytes are safe."""
+    raw = value if isinstance(value, bytes) else str(value).encode()
+    return '"' + "".join(f"\\{byte}" for byte in raw) + '"'
+
+
+def script_for(
+    template: JobTemplate, *, claim_ttl_seconds: int, record_ttl_seconds: int, default_timeout_ms: int
+) -> str:
+    """The intake script for one job function, with what is the same for every call written into it: the
+    template's constant job fields, the key names that do not vary and the settings. Redis keeps the script as
+    long as it runs; each call sends only what differs (12 arguments and 3 keys)."""
+    pairs = ", ".join(f"{lua_string(k)}, {lua_string(v)}" for k, v in template.constant_fields.items())
+    constants = {
+        "QUEUE": lua_string(contract.rq_queue(template.queue)),
+        "RQ_QUEUES": lua_string(contract.RQ_QUEUES),
+        "DEADLINES": lua_string(contract.DEADLINES),
+        "QUEUED": lua_string(contract.QUEUED),
+        "TOOL_TIMEOUTS": lua_string(contract.TOOL_TIMEOUTS),
+        "CLAIM_TTL": str(int(claim_ttl_seconds)),
+        "DEFAULT_TIMEOUT_MS": str(int(default_timeout_ms)),
+        "RECORD_TTL": str(int(record_ttl_seconds)),
+    }
+    lines = [f"local JOB_CONSTANTS = {{{pairs}}}", *(f"local {name} = {value}" for name, value in constants.items())]
+    return "\n".join(lines) + _ENQUEUE
 
 
 @dataclass(frozen=True)
@@ -73,7 +107,7 @@ def job_id(event: WebhookEvent) -> str:
 
 
 class Enqueuer:
-    """Queues events through one asyncio Redis client (its script is registered once)."""
+    """Queues events through one asyncio Redis client (one script per job function, registered once)."""
 
     def __init__(
         self, redis: AsyncRedis, *, claim_ttl_seconds: int, record_ttl_seconds: int, default_timeout_seconds: float
@@ -82,82 +116,65 @@ class Enqueuer:
         self.claim_ttl_seconds = claim_ttl_seconds
         self.record_ttl_seconds = record_ttl_seconds
         self.default_timeout_ms = int(default_timeout_seconds * 1000)
-        self._script = redis.register_script(_ENQUEUE)
-        self._job_client = Redis()  # RQ's Job wants a client; building its hash (to_dict) uses none
+        self.templates: dict[str, JobTemplate] = {}
+        self._scripts: dict[str, BatchedScript] = {}
+        for event_name, function in contract.JOB_FUNCTIONS.items():
+            template = JobTemplate(function, contract.queue_for(event_name))
+            self.templates[event_name] = template
+            script = script_for(
+                template,
+                claim_ttl_seconds=claim_ttl_seconds,
+                record_ttl_seconds=record_ttl_seconds,
+                default_timeout_ms=self.default_timeout_ms,
+            )
+            self._scripts[event_name] = BatchedScript(redis, script, timeout_seconds=REQUEST_TIMEOUT_SECONDS)
 
-    async def enqueue(self, event: WebhookEvent) -> Enqueued:
-        """Queue the event's job unless this delivery was claimed before. Raises redis errors as they are."""
+    async def enqueue(self, event: WebhookEvent, body: bytes | None = None) -> Enqueued:
+        """Queue the event's job unless this delivery was claimed before. Raises redis errors as they are.
+
+        `body`: the JSON the event was validated from (the webhook's body), passed to the job as it is; without
+        it, the event's own JSON dump."""
         ident = job_id(event)
-        is_tool_call = isinstance(event, WebhookEventToolCall)
-        queue = contract.TOOLS_QUEUE if is_tool_call else contract.EVENTS_QUEUE
+        template = self.templates[event.event_name]
+        argument = body if body is not None else event.model_dump_json().encode()
+        job = template.per_job_fields(argument, describe(event))
         received = now_ms()
-        call = event.tool_call_message if isinstance(event, WebhookEventToolCall) else None
-        owed = isinstance(event, WebhookEventToolCall) and event.tool_call_message.response_required
-        record = _record(event) if isinstance(event, WebhookEventToolCall) and owed else {}
-        args: list[Any] = [
-            ident,
-            self.claim_ttl_seconds,
-            call.tool_call_id if owed and call is not None else "",
-            call.name if call is not None else "",
-            contract.triggered_ms(event.timestamp, received) if isinstance(event, WebhookEventToolCall) else 0,
-            self.default_timeout_ms,
-            self.record_ttl_seconds,
-            received,
-            len(record),
-        ]
-        for field, value in record.items():
-            args += [field, value]
-        for field, value in self._job_hash(event, ident, queue).items():
-            args += [field, value]
+        call_id = tool = chat_id = tool_type = session = ""
+        triggered = timestamp = 0
+        if isinstance(event, WebhookEventToolCall):
+            call = event.tool_call_message
+            tool, chat_id, tool_type = call.name, event.chat_id, call.tool_type.value
+            call_id = call.tool_call_id if call.response_required else ""
+            timestamp = event.timestamp
+            triggered = contract.triggered_ms(timestamp, received)
+            session = call.custom_session_id or event.custom_session_id or ""
         keys = [
             contract.delivery_claim(event.event_name, delivery_id(event)),
-            Job.key_for(ident),
-            contract.rq_queue(queue),
-            contract.RQ_QUEUES,
-            contract.DEADLINES,
-            contract.QUEUED,
-            contract.call_record(call.tool_call_id) if call is not None else contract.call_record(""),
-            contract.TOOL_TIMEOUTS,
+            contract.rq_job(ident),
+            contract.call_record(call_id),
         ]
-        result = await self._script(keys=keys, args=args)
+        args = [
+            ident,
+            call_id,
+            tool,
+            triggered,
+            received,
+            job["created_at"],
+            job["data"],
+            job["description"],
+            chat_id,
+            tool_type,
+            timestamp,
+            session,
+        ]
+        result = await self._scripts[event.event_name](keys=keys, args=args)
         if result is None:
             return Enqueued("duplicate", ident)
-        return Enqueued("queued", ident, int(result) if owed else None)
-
-    def _job_hash(self, event: WebhookEvent, ident: str, queue: str) -> dict[str, Any]:
-        job = Job.create(
-            contract.JOB_FUNCTIONS[event.event_name],
-            args=(event.model_dump(mode="json"),),
-            connection=self._job_client,
-            id=ident,
-            timeout=contract.JOB_TIMEOUT_SECONDS,
-            result_ttl=contract.JOB_RESULT_TTL_SECONDS,
-            failure_ttl=contract.JOB_FAILURE_TTL_SECONDS,
-            description=_describe(event),
-            serializer=JSONSerializer,
-            origin=queue,
-        )
-        fields = job.to_dict()
-        fields.update(status=JobStatus.QUEUED.value, enqueued_at=utcformat(now()))
-        return fields
+        return Enqueued("queued", ident, int(result) if call_id else None)
 
 
-def _record(event: WebhookEventToolCall) -> dict[str, Any]:
-    """What the call record starts with: enough for the watchdog to answer the call with no job to read."""
-    call = event.tool_call_message
-    record: dict[str, Any] = {
-        "name": call.name,
-        "chat_id": event.chat_id,
-        "tool_type": call.tool_type.value,
-        "received_ms": event.timestamp,
-    }
-    session = call.custom_session_id or event.custom_session_id
-    if session is not None:
-        record["custom_session_id"] = session
-    return record
-
-
-def _describe(event: WebhookEvent) -> str:
+def describe(event: WebhookEvent) -> str:
+    """The job's description in RQ (what `rq info` shows)."""
     if isinstance(event, WebhookEventToolCall):
         return f"tool {event.tool_call_message.name} for chat {event.chat_id}"
     return f"{event.event_name} for chat {event.chat_id}"
