@@ -162,13 +162,16 @@ class Deployment:
             )
         return self.relay
 
-    def start_worker(self, pool_size: int | None = None, *, wait_registered: bool = True) -> Proc:
-        """`evi-toolhost worker [--pool-size N]` (None: the default from settings, as in the Procfile)."""
+    def start_worker(
+        self, pool_size: int | None = None, *, wait_registered: bool = True, env: Mapping[str, str] | None = None
+    ) -> Proc:
+        """`evi-toolhost worker [--pool-size N]` (None: the default from settings, as in the Procfile); `env`:
+        variables set for it on top of the deployment's (`WORKER_CONCURRENCY`, say)."""
         self.stop_worker()
         args = ["worker"] if pool_size is None else ["worker", "--pool-size", str(pool_size)]
         expected = pool_size if pool_size is not None else default_pool_size()
         log(f"starting the worker ({'default pool size, ' if pool_size is None else ''}{expected} process(es))")
-        self.worker = self.cli("worker", *args)
+        self.worker = self.cli("worker", *args, env=self.env(**(env or {})))
         self.worker_pool_size = expected
         if wait_registered:
             self.wait_workers_registered(expected)

@@ -148,8 +148,7 @@ def socket_path(d: Deployment, webhook_url: str, sim_url: str, procs: Any) -> tu
         active = d.redis.zscore("evi:chats:active", chat) is not None
         state = d.redis.hget(state_key, "state")
         why = (
-            "the chat was registered active but the relay did not open its socket"
-            f" (state {text(state) or 'none'})"
+            f"the chat was registered active but the relay did not open its socket (state {text(state) or 'none'})"
             if active
             else "nothing registered the chat in `evi:chats:active` after its chat_started webhook, so the "
             "relay never connected (the relay path is not wired up yet)"

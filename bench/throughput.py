@@ -13,7 +13,7 @@ last answer at the simulator. Redis commands per job come from Redis's INFO comm
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from rq import Queue
@@ -26,7 +26,7 @@ from bench.harness import RESULTS_DIR, BenchError, Section, fmt, log, wait_until
 from bench.processes import tree_cpu_seconds
 from bench.profiling import profile_notes, start_profile
 from service.evi.webhooks import WebhookEventToolCall
-from service.queue.contract import JOB_FAILURE_TTL_SECONDS, JOB_RESULT_TTL_SECONDS, JOB_TIMEOUT_SECONDS, TOOLS_QUEUE
+from service.queue.contract import TOOLS_QUEUE
 from tests.support.webhooks import tool_call_payload
 
 N = 2000
@@ -54,53 +54,55 @@ def _queue_ours(d: Deployment, events: list[WebhookEventToolCall]) -> list[str]:
 
 
 def _queue_baseline(d: Deployment, events: list[WebhookEventToolCall]) -> list[str]:
+    """Trivial jobs as an RQ user enqueues them: RQ's default options (its result kept for 500 s)."""
     queue = Queue(TOOLS_QUEUE, connection=d.redis, serializer=JSONSerializer)
-    ids = []
-    for i, event in enumerate(events):
-        job = queue.enqueue_call(
-            "bench.jobs.noop",
-            args=(event.model_dump(mode="json"),),
-            job_id=f"noop-{i:06d}",
-            timeout=JOB_TIMEOUT_SECONDS,
-            result_ttl=JOB_RESULT_TTL_SECONDS,
-            failure_ttl=JOB_FAILURE_TTL_SECONDS,
-            description=f"noop {i}",
-        )
-        ids.append(job.id)
-    return ids
+    return [
+        queue.enqueue_call("bench.jobs.noop", args=(event.model_dump(mode="json"),), job_id=f"noop-{i:06d}").id
+        for i, event in enumerate(events)
+    ]
 
 
-def _done(d: Deployment) -> int:
+def _rq_done(d: Deployment, job_ids: list[str]) -> int:
     return int(d.redis.zcard(f"rq:finished:{TOOLS_QUEUE}")) + int(d.redis.zcard(f"rq:failed:{TOOLS_QUEUE}"))
 
 
-def _times(d: Deployment, job_ids: list[str]) -> tuple[list[datetime], list[datetime], dict[str, int]]:
+def _rq_times(d: Deployment, job_ids: list[str]) -> tuple[list[float], list[float], dict[str, int]]:
+    """RQ's own start and end of each job (epoch seconds), and the jobs by status."""
     pipe = d.redis.pipeline(transaction=False)
     for job_id in job_ids:
         pipe.hmget(f"rq:job:{job_id}", ["started_at", "ended_at", "status"])
-    starts: list[datetime] = []
-    ends: list[datetime] = []
+    starts: list[float] = []
+    ends: list[float] = []
     statuses: dict[str, int] = {}
     for started, ended, status in pipe.execute():
         if started:
-            starts.append(utcparse(started.decode()))
+            starts.append(utcparse(started.decode()).timestamp())
         if ended:
-            ends.append(utcparse(ended.decode()))
+            ends.append(utcparse(ended.decode()).timestamp())
         key = status.decode() if status else "missing"
         statuses[key] = statuses.get(key, 0) + 1
     return starts, ends, statuses
 
 
-def drain(d: Deployment, label: str, queue_jobs: Any, events: list[WebhookEventToolCall]) -> dict[str, Any]:
+def drain(
+    d: Deployment,
+    label: str,
+    queue_jobs: Callable[[Deployment, list[WebhookEventToolCall]], list[str]],
+    events: list[WebhookEventToolCall],
+    *,
+    done: Callable[[Deployment, list[str]], int],
+    times: Callable[[Deployment, list[str]], tuple[list[float], list[float], dict[str, int]]],
+    worker_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     d.stop_worker()
     d.flush_redis()
     job_ids = queue_jobs(d, events)
     d.redis.config_resetstat()
     log(f"throughput: {label}: {len(job_ids)} jobs queued; starting one worker (pool size 1)")
-    worker = d.start_worker(1, wait_registered=True)
+    worker = d.start_worker(1, wait_registered=True, env=worker_env)
     cpu_before, clock_before = tree_cpu_seconds(worker.pid), time.monotonic()
     wait_until(
-        lambda: _done(d) >= len(job_ids),
+        lambda: done(d, job_ids) >= len(job_ids),
         DRAIN_TIMEOUT_SECONDS,
         f"{label}: the worker draining the queue",
         interval=0.05,
@@ -109,19 +111,19 @@ def drain(d: Deployment, label: str, queue_jobs: Any, events: list[WebhookEventT
     cpu = (tree_cpu_seconds(worker.pid) - cpu_before) / (time.monotonic() - clock_before)
     stats = d.redis.info("commandstats")
     commands = sum(int(v["calls"]) for k, v in stats.items() if "config" not in k and "info" not in k)
-    starts, ends, statuses = _times(d, job_ids)
+    starts, ends, statuses = times(d, job_ids)
     if not starts or not ends:
         raise BenchError(f"{label}: the jobs have no start/end times")
     first, last = min(starts), max(ends)
-    seconds = (last - first).total_seconds()
+    seconds = last - first
     d.snapshot(f"throughput: worker (pool size 1) after {label}")
     return {
         "jobs": len(job_ids),
         "statuses": statuses,
         "seconds": seconds,
         "rate": len(job_ids) / seconds if seconds > 0 else float("nan"),
-        "first_start": first.timestamp(),
-        "last_end": last.timestamp(),
+        "first_start": first,
+        "last_end": last,
         "commands_per_job": commands / len(job_ids),
         "worker_cpu": cpu,
         "top_commands": sorted(
@@ -133,7 +135,7 @@ def drain(d: Deployment, label: str, queue_jobs: Any, events: list[WebhookEventT
 def run(d: Deployment) -> Section:
     sim_url = d.simulator()
     chat = driver.start_chat(sim_url, allow_connection=False)
-    ours = drain(d, "ours", _queue_ours, _events(chat, "tp", N))
+    ours = drain(d, "ours", _queue_ours, _events(chat, "tp", N), done=_rq_done, times=_rq_times)
     answers = driver.collect(sim_url, chat, [driver.Call(f"toolu_tp_{i:06d}", b"", {}) for i in range(N)], 60)
     last_answer = max(a["received_at"] for a in answers.answers.values())
     ours["to_last_answer_rate"] = N / (last_answer - ours["first_start"])
@@ -144,7 +146,7 @@ def run(d: Deployment) -> Section:
     if d.profile:
         profiled = profile_worker(d, sim_url)
 
-    base = drain(d, "baseline", _queue_baseline, _events(chat, "bl", N))
+    base = drain(d, "baseline", _queue_baseline, _events(chat, "bl", N), done=_rq_done, times=_rq_times)
     d.stop_worker()
     d.flush_redis()
 
@@ -216,7 +218,7 @@ def profile_worker(d: Deployment, sim_url: str) -> list[str]:
     d.stop_worker()
     d.flush_redis()
     chat = driver.start_chat(sim_url, allow_connection=False)
-    _queue_ours(d, _events(chat, "pf", N))
+    ids = _queue_ours(d, _events(chat, "pf", N))
     worker = d.start_worker(1, wait_registered=True)
     pids = rq_worker_pids(d.redis)
     out = RESULTS_DIR / "profile-throughput-worker.txt"
@@ -227,7 +229,9 @@ def profile_worker(d: Deployment, sim_url: str) -> list[str]:
         return ["profile: py-spy is not installed (pip install -e '.[test,bench]')"]
     try:
         spy.wait(timeout=30)
-        wait_until(lambda: _done(d) >= N, DRAIN_TIMEOUT_SECONDS, "the profiled drain", interval=0.05, procs=[worker])
+        wait_until(
+            lambda: _rq_done(d, ids) >= N, DRAIN_TIMEOUT_SECONDS, "the profiled drain", interval=0.05, procs=[worker]
+        )
     finally:
         if spy.poll() is None:
             spy.kill()

@@ -21,8 +21,8 @@ from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventBase, WebhookEventChatEnded, WebhookEventChatStarted
 from service.queue import contract
 from workers.handlers.context import ChatContext
-from workers.handlers.execution import HANDLER_EXECUTOR
 from workers.handlers.registry import Hook
+from workers.handlers.threads import HANDLER_THREADS
 from workers.records import ChatStatus, update_chat
 from workers.relay.chats import announce_chat, retire_chat
 from workers.runtime import Runtime
@@ -134,7 +134,7 @@ async def _call_all(hooks: Sequence[Hook], args: tuple[Any, ...], timeout: float
         if hook.is_async:
             running: asyncio.Future[Any] = asyncio.ensure_future(hook.func(*hook_args))
         else:
-            running = loop.run_in_executor(HANDLER_EXECUTOR, functools.partial(hook.func, *hook_args))
+            running = loop.run_in_executor(HANDLER_THREADS, functools.partial(hook.func, *hook_args))
         try:
             await asyncio.wait_for(running, timeout)
         except TimeoutError:

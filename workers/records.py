@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from service.queue import contract
@@ -56,6 +57,22 @@ def update_call(
         pipe.hset(key, mapping=values)  # type: ignore[arg-type]
         pipe.expire(key, ttl_seconds)
         pipe.execute()
+
+
+async def finish_call(
+    redis: AsyncRedis, tool_call_id: str, ttl_seconds: int, fields: Fields, *, answered: bool
+) -> None:
+    """Write a call's outcome (one HSET) and, once it is answered, take it off `evi:deadlines`. The record keeps the
+    TTL the intake gave it; one written here from nothing (the intake's is gone) gets its own."""
+    key = contract.call_record(tool_call_id)
+    values = _clean(fields)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(key, mapping=values)  # type: ignore[arg-type]
+        if answered:
+            pipe.zrem(contract.DEADLINES, tool_call_id)
+        added = (await pipe.execute())[0]
+    if added == len(values):
+        await redis.expire(key, ttl_seconds)
 
 
 def update_chat(

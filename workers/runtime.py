@@ -31,8 +31,8 @@ from service.evi.control_plane import ControlPlane, HttpControlPlane, make_http_
 from service.redis_client import connect, connect_async
 from service.settings import Settings, load_settings
 from workers.delivery import Delivery, RelaySocket
-from workers.handlers.execution import DaemonThreadExecutor
 from workers.handlers.registry import Registry, default_registry
+from workers.handlers.threads import HANDLER_THREADS
 from workers.watchdog import Watchdog
 
 log = logging.getLogger("evi_toolhost.runtime")
@@ -61,7 +61,7 @@ class Runtime:
         self.loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="evi-runtime-loop", daemon=True)
         self._loop_thread.start()
-        self.executor = DaemonThreadExecutor()
+        self.executor = HANDLER_THREADS
         self.http = http if http is not None else make_http_client()
         self.aredis = aredis if aredis is not None else connect_async(settings.redis_url)
         self.control_plane: ControlPlane = control_plane or HttpControlPlane(

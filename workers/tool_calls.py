@@ -31,8 +31,8 @@ from workers import conversation
 from workers.handlers.context import ToolContext
 from workers.handlers.execution import Answer, execute
 from workers.handlers.registry import RegisteredTool
-from workers.records import CallStatus, update_call
-from workers.redis_retry import patient_until, retry_redis
+from workers.records import CallStatus, finish_call, update_call
+from workers.redis_retry import patient_until, retry_redis, retry_redis_async
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine
 
@@ -102,17 +102,14 @@ def run_tool_call(
 
 
 def claim_run(runtime: Runtime, tool_call_id: str, job_id: str | None, deadline: float) -> bool:
-    """Claim the run and take the call off the queued set, in one round trip (retried while Redis is away:
-    the claim carries a token of this run, so one taken just as Redis went down is still recognised as ours)."""
+    """Claim the run (retried while Redis is away: the claim carries a token of this run, so one taken just as
+    Redis went down is still recognised as ours)."""
     key = contract.run_claim(tool_call_id)
     token = f"{job_id or 'run'}:{uuid.uuid4().hex[:12]}"
 
     def claim() -> bool:
-        with runtime.redis.pipeline(transaction=False) as pipe:
-            pipe.set(key, token, nx=True, ex=runtime.settings.claim_ttl_seconds)
-            pipe.zrem(contract.QUEUED, tool_call_id)
-            if pipe.execute()[0]:
-                return True
+        if runtime.redis.set(key, token, nx=True, ex=runtime.settings.claim_ttl_seconds):
+            return True
         return text(runtime.redis.get(key)) == token
 
     return retry_redis(claim, until=deadline)
@@ -156,15 +153,28 @@ def answer(
     deadline: float,
     **fields: str | int | None,
 ) -> str:
-    """Deliver the answer once (claiming it) and record it. Returns the call's final status, or "duplicate"."""
+    """Deliver the answer once (claiming it) and record it, in one hop to the runtime's loop. Returns the
+    call's final status, or "duplicate"."""
+    return runtime.run(deliver_and_record(runtime, tool_call, message, status, deadline=deadline, **fields))
+
+
+async def deliver_and_record(
+    runtime: Runtime,
+    tool_call: WebhookEventToolCall,
+    message: Answer,
+    status: CallStatus,
+    *,
+    deadline: float,
+    **fields: str | int | None,
+) -> str:
     call = tool_call.tool_call_message
     settings = runtime.settings
     record: dict[str, str | int | None] = {"answer_type": message.type, "error_code": getattr(message, "code", None)}
     record.update(fields)
     answered = True
     try:
-        sent = runtime.run(
-            runtime.delivery.send(tool_call.chat_id, message, deadline=deadline + settings.delivery_grace_seconds)
+        sent = await runtime.delivery.send(
+            tool_call.chat_id, message, deadline=deadline + settings.delivery_grace_seconds
         )
     except Undeliverable as exc:
         status = CallStatus.UNDELIVERABLE
@@ -189,13 +199,10 @@ def answer(
             f" ({code})" if code else "",
             sent.transport,
         )
+    record["status"] = status
 
-    def finish() -> None:
-        with runtime.redis.pipeline(transaction=False) as pipe:
-            update_call(pipe, call.tool_call_id, settings.record_ttl_seconds, status=status, **record)
-            if answered:
-                pipe.zrem(contract.DEADLINES, call.tool_call_id)
-            pipe.execute()
+    async def finish() -> None:
+        await finish_call(runtime.aredis, call.tool_call_id, settings.record_ttl_seconds, record, answered=answered)
 
-    retry_redis(finish, until=patient_until(deadline + settings.delivery_grace_seconds))
+    await retry_redis_async(finish, until=patient_until(deadline + settings.delivery_grace_seconds))
     return status

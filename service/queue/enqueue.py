@@ -4,9 +4,8 @@ call's deadline is recorded with it.
 Used by the webhook intake and by the relay for tool calls seen on the socket: whichever sees a tool call
 first queues it, the other gets "duplicate". One Lua script does it all or nothing: the delivery claim
 (`SET NX EX`), RQ's job hash (`service.queue.job_hash`) and queue push, and for a call that needs an answer
-its deadline (`evi:deadlines`, which the watchdog answers from whatever happens to the job), its place among
-queued calls (`evi:queued`, for re-queueing a job that vanished) and its call record. A Redis failure leaves
-none of it behind, so Hume's redelivery can succeed.
+its deadline (`evi:deadlines`, which the watchdog answers from whatever happens to the job) and its call
+record. A Redis failure leaves none of it behind, so Hume's redelivery can succeed.
 
 The deadline counts from the moment EVI triggered the call, with the tool's timeout as the workers published
 it (`evi:tools:timeouts`) or, for a tool no worker has published, the default.
@@ -30,17 +29,16 @@ from service.queue.job_hash import JobTemplate
 from service.redis_client import REQUEST_TIMEOUT_SECONDS
 
 _ENQUEUE = """
--- Written in by script_for: JOB_CONSTANTS (the job hash's constant fields), QUEUE, RQ_QUEUES, DEADLINES, QUEUED,
+-- Written in by script_for: JOB_CONSTANTS (the job hash's constant fields), QUEUE, RQ_QUEUES, DEADLINES,
 -- TOOL_TIMEOUTS (key names), CLAIM_TTL, DEFAULT_TIMEOUT_MS, RECORD_TTL.
 -- KEYS: 1 delivery claim, 2 job hash, 3 call record
--- ARGV: 1 job id, 2 tool call id ('' when no answer is owed), 3 tool name, 4 triggered (ms), 5 now (ms),
---       6 created_at, 7 data, 8 description, 9 chat id, 10 tool type, 11 received (ms),
---       12 custom session id ('' for none)
+-- ARGV: 1 job id, 2 tool call id ('' when no answer is owed), 3 tool name, 4 triggered (ms), 5 created_at,
+--       6 data, 7 description, 8 chat id, 9 tool type, 10 received (ms), 11 custom session id ('' for none)
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', CLAIM_TTL) then
     return false
 end
-redis.call('HSET', KEYS[2], 'created_at', ARGV[6], 'enqueued_at', ARGV[6], 'data', ARGV[7],
-    'description', ARGV[8], unpack(JOB_CONSTANTS))
+redis.call('HSET', KEYS[2], 'created_at', ARGV[5], 'enqueued_at', ARGV[5], 'data', ARGV[6],
+    'description', ARGV[7], unpack(JOB_CONSTANTS))
 redis.call('RPUSH', QUEUE, ARGV[1])
 redis.call('SADD', RQ_QUEUES, QUEUE)
 if ARGV[2] == '' then
@@ -49,11 +47,10 @@ end
 local timeout = tonumber(redis.call('HGET', TOOL_TIMEOUTS, ARGV[3])) or DEFAULT_TIMEOUT_MS
 local deadline = tonumber(ARGV[4]) + timeout
 redis.call('ZADD', DEADLINES, deadline, ARGV[2])
-redis.call('ZADD', QUEUED, ARGV[5], ARGV[2])
-redis.call('HSET', KEYS[3], 'status', 'queued', 'deadline_ms', deadline, 'name', ARGV[3], 'chat_id', ARGV[9],
-    'tool_type', ARGV[10], 'received_ms', ARGV[11])
-if ARGV[12] ~= '' then
-    redis.call('HSET', KEYS[3], 'custom_session_id', ARGV[12])
+redis.call('HSET', KEYS[3], 'status', 'queued', 'deadline_ms', deadline, 'name', ARGV[3], 'chat_id', ARGV[8],
+    'tool_type', ARGV[9], 'received_ms', ARGV[10], 'job_id', ARGV[1])
+if ARGV[11] ~= '' then
+    redis.call('HSET', KEYS[3], 'custom_session_id', ARGV[11])
 end
 redis.call('EXPIRE', KEYS[3], RECORD_TTL)
 return deadline
@@ -71,13 +68,12 @@ def script_for(
 ) -> str:
     """The intake script for one job function, with what is the same for every call written into it: the
     template's constant job fields, the key names that do not vary and the settings. Redis keeps the script as
-    long as it runs; each call sends only what differs (12 arguments and 3 keys)."""
+    long as it runs; each call sends only what differs (11 arguments and 3 keys)."""
     pairs = ", ".join(f"{lua_string(k)}, {lua_string(v)}" for k, v in template.constant_fields.items())
     constants = {
         "QUEUE": lua_string(contract.rq_queue(template.queue)),
         "RQ_QUEUES": lua_string(contract.RQ_QUEUES),
         "DEADLINES": lua_string(contract.DEADLINES),
-        "QUEUED": lua_string(contract.QUEUED),
         "TOOL_TIMEOUTS": lua_string(contract.TOOL_TIMEOUTS),
         "CLAIM_TTL": str(int(claim_ttl_seconds)),
         "DEFAULT_TIMEOUT_MS": str(int(default_timeout_ms)),
@@ -158,7 +154,6 @@ class Enqueuer:
             call_id,
             tool,
             triggered,
-            received,
             job["created_at"],
             job["data"],
             job["description"],

@@ -77,7 +77,9 @@ def test_a_call_whose_queue_entry_is_lost_is_queued_again_and_answered(stack: St
     chat_id = stack.chat(allow_connection=False)
     tool_call_id, sent_at = stack.call("get_weather", {"city": "Lima"}, chat_id)
     job_id = contract.job_id("tool_call", tool_call_id)
-    assert stack.redis.lrem(QUEUE, 0, job_id) == 1  # as if popped by a worker that died before starting it
+    # popped by a worker that died before starting it: RQ moves what it pops into the intermediate list
+    popped = stack.redis.lmove(QUEUE, contract.rq_intermediate_queue(contract.TOOLS_QUEUE), "LEFT", "RIGHT")
+    assert popped == job_id.encode()
     with stack.worker(1):
         answer = stack.only_answer(tool_call_id, timeout=12)
     print(f"\nlost queue entry: queued again and answered {answer.received_at - sent_at:.1f} s after the webhook")

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import fakeredis
-import pytest
 
 from service.evi.control_plane import RecordingControlPlane
 from service.evi.webhooks import WebhookEventToolCall
@@ -134,11 +133,16 @@ def test_three_watchdogs_at_once_send_one_answer() -> None:
     assert len(rig.sent.messages("chat-1")) == 1
 
 
-def lose_the_job(redis: fakeredis.FakeRedis, call_id: str, *, age_ms: int) -> str:
-    """What a pop whose reply never arrived leaves behind: the job id gone from the queue, no run claim."""
+INTERMEDIATE = contract.rq_intermediate_queue(contract.TOOLS_QUEUE)
+
+
+def lose_the_job(redis: fakeredis.FakeRedis, call_id: str, *, seen_ms_ago: int | None) -> str:
+    """What a worker that died between pop and start leaves behind: the job id moved from the queue into RQ's
+    intermediate list (first seen there by a watchdog `seen_ms_ago`, or not yet)."""
     job_id = contract.job_id("tool_call", call_id)
-    assert redis.lrem(QUEUE, 0, job_id) == 1
-    redis.zadd(contract.QUEUED, {call_id: int(time.time() * 1000) - age_ms})
+    assert redis.lmove(QUEUE, INTERMEDIATE, "LEFT", "RIGHT") == job_id.encode()
+    if seen_ms_ago is not None:
+        redis.hset(contract.POPPED_SINCE, job_id, int(time.time() * 1000) - seen_ms_ago)
     return job_id
 
 
@@ -147,38 +151,61 @@ def test_a_lost_job_is_queued_again_at_the_front_once() -> None:
     sync = fakeredis.FakeRedis(server=rig.server)
 
     async def scenario() -> tuple[int, int]:
-        other = await rig.call(overdue_ms=-5000)
         call_id = await rig.call(overdue_ms=-5000)
-        job_id = lose_the_job(sync, call_id, age_ms=REQUEUE_AFTER_MS + 100)
+        other = await rig.call(overdue_ms=-5000)
+        job_id = lose_the_job(sync, call_id, seen_ms_ago=REQUEUE_AFTER_MS + 100)
         first = await rig.watchdog().requeue_lost()
         second = await rig.watchdog().requeue_lost()  # the same moment, another watchdog: not twice
         assert sync.lrange(QUEUE, 0, -1) == [job_id.encode(), contract.job_id("tool_call", other).encode()]
+        assert sync.llen(INTERMEDIATE) == 0
+        assert sync.hlen(contract.POPPED_SINCE) == 0
         return first, second
 
     assert run(scenario) == (1, 0)
 
 
-@pytest.mark.parametrize(
-    ("age_ms", "left_ms", "started"),
-    [
-        (REQUEUE_AFTER_MS - 300, 5000, False),
-        (REQUEUE_AFTER_MS + 100, MIN_REQUEUE_BUDGET_MS - 300, False),
-        (REQUEUE_AFTER_MS + 100, 5000, True),
-    ],
-    ids=["too-recent", "too-late", "already-running"],
-)
-def test_a_job_is_not_queued_again_when_it_is_not_lost_or_it_is_too_late(
-    age_ms: int, left_ms: int, started: bool
-) -> None:
+def test_a_job_just_popped_is_noted_and_left_to_its_worker() -> None:
     rig = Rig()
     sync = fakeredis.FakeRedis(server=rig.server)
 
     async def scenario() -> int:
-        call_id = await rig.call(overdue_ms=-left_ms)
-        lose_the_job(sync, call_id, age_ms=age_ms)
-        if started:
-            sync.set(contract.run_claim(call_id), "job")
+        call_id = await rig.call(overdue_ms=-5000)
+        job_id = lose_the_job(sync, call_id, seen_ms_ago=None)
+        requeued = await rig.watchdog().requeue_lost()
+        assert sync.lrange(INTERMEDIATE, 0, -1) == [job_id.encode()]
+        assert sync.hget(contract.POPPED_SINCE, job_id) is not None
+        sync.lrem(INTERMEDIATE, 0, job_id)  # its worker started it
+        requeued += await rig.watchdog().requeue_lost()
+        assert sync.hlen(contract.POPPED_SINCE) == 0
+        return requeued
+
+    assert run(scenario) == 0
+    assert sync.llen(QUEUE) == 0
+
+
+def test_a_lost_job_too_close_to_its_deadline_is_left_to_the_timeout_answer() -> None:
+    rig = Rig()
+    sync = fakeredis.FakeRedis(server=rig.server)
+
+    async def scenario() -> int:
+        call_id = await rig.call(overdue_ms=-(MIN_REQUEUE_BUDGET_MS - 300))
+        lose_the_job(sync, call_id, seen_ms_ago=REQUEUE_AFTER_MS + 100)
         return await rig.watchdog().requeue_lost()
 
     assert run(scenario) == 0
     assert sync.llen(QUEUE) == 0
+    assert sync.llen(INTERMEDIATE) == 0
+
+
+def test_a_backlog_waiting_its_turn_is_left_alone() -> None:
+    rig = Rig()
+    sync = fakeredis.FakeRedis(server=rig.server)
+
+    async def scenario() -> int:
+        for _ in range(20):
+            await rig.call(overdue_ms=-5000)
+        return await rig.watchdog().requeue_lost()
+
+    assert run(scenario) == 0
+    assert sync.llen(QUEUE) == 20
+    assert sync.hlen(contract.POPPED_SINCE) == 0

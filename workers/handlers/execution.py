@@ -17,10 +17,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -32,6 +31,7 @@ from workers.handlers.context import ToolContext
 from workers.handlers.errors import ErrorCode, ToolError
 from workers.handlers.registry import RegisteredTool, Registry
 from workers.handlers.schema import InvalidArguments
+from workers.handlers.threads import HANDLER_THREADS
 
 log = logging.getLogger("evi_toolhost.execution")
 
@@ -44,34 +44,6 @@ LAG_TICK_SECONDS = 0.05
 Answer = ToolResponseMessage | ToolErrorMessage
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class DaemonThreadExecutor(Executor):
-    """Runs each sync handler in a new daemon thread.
-
-    A thread cannot be stopped, so a handler that never returns keeps its thread forever; as a daemon
-    it at least cannot hold up the worker's exit (a `ThreadPoolExecutor` joins its threads at exit).
-    Starting a thread costs tens of microseconds, nothing next to a tool call.
-    """
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        future: Future[T] = Future()
-
-        def run() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-
-        threading.Thread(target=run, name=f"evi-handler-{getattr(fn, '__name__', 'call')}", daemon=True).start()
-        return future
-
-
-HANDLER_EXECUTOR = DaemonThreadExecutor()
 
 
 class LoopLag:
@@ -181,7 +153,7 @@ async def execute(
     """Run `call` and return its answer. Never raises for anything the handler does.
 
     `context` builds the handler's `ToolContext` (only called if the handler runs); `deadline` is epoch
-    seconds; sync handlers run on `executor` (default: a daemon thread each).
+    seconds; sync handlers run on `executor` (default: the process's reused daemon threads).
     """
     tool = registry.get(call.name)
     if tool is None:
@@ -245,7 +217,7 @@ async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, ex
         with LoopLag(tool.name):
             done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
     else:
-        future = loop.run_in_executor(executor or HANDLER_EXECUTOR, functools.partial(tool.func, **kwargs))
+        future = loop.run_in_executor(executor or HANDLER_THREADS, functools.partial(tool.func, **kwargs))
         done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
     if future in done:
         return future.result()
