@@ -53,7 +53,9 @@ def test_a_bad_entry_never_echoes_the_url() -> None:
 
 def test_timeouts_per_server_override_the_default() -> None:
     settings = make_settings(
-        mcp_servers="weather=http://x.test/mcp,files=stdio:run", mcp_server_timeouts="weather=2.5", mcp_timeout_seconds=7
+        mcp_servers="weather=http://x.test/mcp,files=stdio:run",
+        mcp_server_timeouts="weather=2.5",
+        mcp_timeout_seconds=7,
     )
     assert (settings.mcp_timeout("weather"), settings.mcp_timeout("files")) == (2.5, 7.0)
     assert parse_timeouts("a=1, b=0.5,") == {"a": 1.0, "b": 0.5}
