@@ -10,9 +10,11 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-# Dependencies in their own layer: rebuilt only when pyproject.toml or constraints.txt changes.
+# Dependencies in their own layer: rebuilt only when pyproject.toml or constraints.txt changes. The mcp extra is
+# in the image, so a worker takes MCP_SERVERS and `evi-toolhost mcp` runs without another build.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['mcp']))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt -c constraints.txt
 

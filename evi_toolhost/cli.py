@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "play a scripted conversation against everything, embedded",
     "tools": "create and version the Hume tools from the registered handlers",
     "config": "attach our tools and webhook to a Hume config",
+    "mcp": "serve the registered tools as an MCP server (stdio, or streamable HTTP)",
 }
 
 

@@ -10,8 +10,10 @@ from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.mcp_config import McpServerSpec, parse_mcp_servers, parse_timeouts
 
 DEFAULT_API_BASE_URL = "https://api.hume.ai"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -50,6 +52,11 @@ class Settings(BaseSettings):
     relay_enabled: bool = True
     relay_confirm_timeout_ms: int = Field(default=200, gt=0)
 
+    mcp_servers: Annotated[list[McpServerSpec], NoDecode] = Field(default_factory=list)
+    mcp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mcp_server_timeouts: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
+    mcp_token: SecretStr | None = None
+
     @field_validator("hume_api_key")
     @classmethod
     def _api_key_not_empty(cls, value: SecretStr) -> SecretStr:
@@ -57,9 +64,9 @@ class Settings(BaseSettings):
             raise ValueError("it is empty (set it to your Hume API key)")
         return value
 
-    @field_validator("hume_webhook_signing_key", mode="before")
+    @field_validator("hume_webhook_signing_key", "mcp_token", mode="before")
     @classmethod
-    def _empty_signing_key_is_none(cls, value: object) -> object:
+    def _empty_secret_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_url")
@@ -81,6 +88,27 @@ class Settings(BaseSettings):
     @classmethod
     def _tool_modules_from_commas(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _mcp_servers(cls, value: object) -> object:
+        return parse_mcp_servers(value) if isinstance(value, str) else value
+
+    @field_validator("mcp_server_timeouts", mode="before")
+    @classmethod
+    def _mcp_server_timeouts(cls, value: object, info: ValidationInfo) -> object:
+        timeouts = parse_timeouts(value) if isinstance(value, str) else value
+        if "mcp_servers" not in info.data:  # MCP_SERVERS itself is invalid, and says so
+            return timeouts
+        known = {spec.name for spec in info.data.get("mcp_servers", [])}
+        unknown = sorted(set(timeouts) - known) if isinstance(timeouts, dict) else []
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not in MCP_SERVERS")
+        return timeouts
+
+    def mcp_timeout(self, server: str) -> float:
+        """Seconds a call to a tool of this MCP server may take (also its connection's)."""
+        return self.mcp_server_timeouts.get(server, self.mcp_timeout_seconds)
 
     @field_validator("hume_api_base_url", "hume_ws_base_url")
     @classmethod
@@ -109,12 +137,23 @@ class Settings(BaseSettings):
         return base
 
 
-def load_settings() -> Settings:
-    """Settings from the environment, or exit with one line per missing or invalid variable."""
+NO_HUME_API_KEY = "not-needed-by-this-command"
+
+
+def load_settings(*, needs_hume_api_key: bool = True) -> Settings:
+    """Settings from the environment, or exit with one line per missing or invalid variable.
+
+    `needs_hume_api_key=False` is for commands that never talk to Hume (`mcp`): a missing key is then no error.
+    """
     try:
         return Settings()
     except ValidationError as exc:
-        for error in exc.errors(include_input=False):
+        errors = exc.errors(include_input=False)
+        if not needs_hume_api_key:
+            errors = [e for e in errors if not (e["loc"] == ("hume_api_key",) and e["type"] == "missing")]
+            if not errors:
+                return Settings(hume_api_key=SecretStr(NO_HUME_API_KEY))
+        for error in errors:
             print(f"evi-toolhost: {describe_setting_error(error)}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -68,3 +68,13 @@ def real_redis(redis_url: str) -> Iterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def mcp_weather_url() -> Iterator[str]:
+    """The URL of the weather MCP server (`tests/support/mcp_servers/weather.py`) on streamable HTTP, one process
+    for the session: listing it is quick where starting a stdio server per test is not. Do not change its tools."""
+    from tests.support.mcp_servers import HttpServer
+
+    with HttpServer() as server:
+        yield server.url

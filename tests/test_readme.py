@@ -21,17 +21,21 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mcp import Client, StdioServerParameters
 
 import evi_toolhost
+from evi_toolhost.embedded_redis import free_port
 from evi_toolhost.simulator import SimulatorState, create_simulator_app
 from evi_toolhost.simulator.script import parse_script
 from evi_toolhost.testing import ToolKit
 from tests.conftest import TEST_API_KEY
-from tests.support.servers import UvicornThread
+from tests.support.servers import UvicornThread, wait_for_http
 from workers.handlers.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 MY_TOOLS = ROOT / "examples" / "my-tools"
+BIN = Path(sys.executable).parent
+PARIS = {"city": "Paris", "high": 21, "unit": "celsius"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ CHECKED: dict[str, str] = {
     "web: evi-toolhost web": "test_the_procfile_block_is_the_procfile",
     "# Your tools in evi-toolhost's image": "test_the_dockerfile_block_is_the_example_dockerfile",
     "rq info --url": "test_the_rq_commands_run_against_a_real_redis",
+    "# weather_server.py": "test_the_mcp_server_example_s_tools_sync_as_written",
+    "export MCP_SERVERS=": "test_the_mcp_server_example_s_tools_sync_as_written",
+    '{\n  "mcpServers"': "test_claude_desktop_s_config_serves_the_example_tools_over_stdio",
+    "MCP_TOKEN=change-me evi-toolhost mcp --http": "test_the_http_example_serves_and_the_client_example_calls_it",
+    "import asyncio": "test_the_http_example_serves_and_the_client_example_calls_it",
 }
 
 
@@ -158,6 +167,56 @@ def test_the_rq_commands_run_against_a_real_redis(redis_url: str) -> None:
         command = [str(rq), *(redis_url if arg == "$REDIS_URL" else arg for arg in argv[1:])]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
+
+
+def test_the_mcp_server_example_s_tools_sync_as_written(
+    simulator: tuple[UvicornThread, SimulatorState], tmp_path: Path
+) -> None:
+    server, state = simulator
+    (tmp_path / "weather_server.py").write_text(block("# weather_server.py").text)
+    export, sync = shell_lines(block("export MCP_SERVERS=").text)
+    assert export[0] == "export" and sync[0] == "evi-toolhost"
+    name, value = export[1].split("=", 1)
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HUME_API_KEY": TEST_API_KEY, "HUME_API_BASE_URL": server.url, name: value}
+    done = subprocess.run(sync, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    new_tool = "weather_get_forecast: new tool\n  description: (none) → \"Tomorrow's forecast for a city.\"\n"
+    schema = '{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}'
+    assert new_tool in done.stdout and f"  parameters: (none) → {schema}\n" in done.stdout
+    assert state.tools.listing() == []
+
+
+async def test_claude_desktop_s_config_serves_the_example_tools_over_stdio(tmp_path: Path) -> None:
+    (entry,) = json.loads(block('{\n  "mcpServers"').text)["mcpServers"].values()
+    assert entry["command"] == "evi-toolhost"
+    command = StdioServerParameters(
+        command=str(BIN / entry["command"]), args=entry["args"], env={"PYTHONPATH": str(MY_TOOLS)}, cwd=tmp_path
+    )
+    async with Client(command) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        result = await client.call_tool("get_forecast", {"city": "Paris"})
+    assert names == ["get_forecast"]
+    assert json.loads(getattr(result.content[0], "text", "")) == PARIS
+
+
+def test_the_http_example_serves_and_the_client_example_calls_it(tmp_path: Path) -> None:
+    (command,) = shell_lines(block("MCP_TOKEN=change-me evi-toolhost mcp --http").text)
+    assignment, program, *argv = command
+    name, token = assignment.split("=", 1)
+    port = str(free_port())
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(MY_TOOLS), name: token}
+    argv = [port if arg == "8765" else arg for arg in argv]
+    server = subprocess.Popen([str(BIN / program), *argv], cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/mcp", process=server)
+        client = block("import asyncio").text.replace("8765", port)
+        done = subprocess.run([sys.executable, "-c", client], capture_output=True, text=True, timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    listed, forecast = done.stdout.splitlines()
+    assert (listed, json.loads(forecast)) == ("['get_forecast']", PARIS)
 
 
 # --- the slow ones: a fresh virtualenv, as a user's machine has -------------------------------------------

@@ -19,7 +19,7 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -81,6 +81,8 @@ class Runtime:
         self._job_loops = threading.local()
         self._watchdog_stop: asyncio.Event | None = None
         self._watchdog_task: concurrent.futures.Future[None] | None = None
+        self.on_close: list[Callable[[], Awaitable[None]]] = []
+        """Awaited on the loop by `close()`, before the clients close (the MCP sessions)."""
 
     def start_watchdog(self) -> None:
         """Run the deadline watchdog (`workers.watchdog`) on this runtime's loop until `close()`."""
@@ -159,6 +161,8 @@ class Runtime:
             self._watchdog_stop.set()
         if self._watchdog_task is not None:
             await asyncio.wrap_future(self._watchdog_task)
+        for close in self.on_close:
+            await close()
         await self.http.aclose()
         await self.aredis.aclose()
 
@@ -187,6 +191,10 @@ def get_runtime() -> Runtime:
             settings = load_settings()
             discover(settings.tool_modules)
             _runtime = Runtime(settings, connect(settings.redis_url))
+            if settings.mcp_servers:
+                from workers.mcp_tools.process import start_sessions
+
+                start_sessions(_runtime)
             log.debug("runtime ready in process %d", _runtime.pid)
         return _runtime
 

@@ -1,7 +1,8 @@
 """`evi-toolhost tools sync [--dry-run] [--tools MODULE ...]`: create and version Hume's tools from the
 registered handlers, then print one row per tool (tool, id, version, action).
 
-Handler modules are `--tools` plus `TOOL_MODULES` plus the `evi_toolhost.tools` entry points. Exit codes:
+Handler modules are `--tools` plus `TOOL_MODULES` plus the `evi_toolhost.tools` entry points, and the tools of
+the servers in `MCP_SERVERS` join them (a server that gives none is a warning line on stderr). Exit codes:
 0 done, 1 Hume refused or Hume's state does not allow it (one line on stderr), 2 bad setup.
 """
 
@@ -19,6 +20,7 @@ from service.evi.management import HumeApiError, HumeManagementClient
 from service.settings import Settings, load_settings
 from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
 from workers.handlers.registry import RegisteredTool, default_registry
+from workers.mcp_tools.loading import McpSetupError, load_mcp_tools
 
 PROG = "evi-toolhost"
 
@@ -69,12 +71,17 @@ def load_tools(settings: Settings, extra_modules: Sequence[str]) -> list[Registe
     import_from_working_directory()
     try:
         discover(modules)
-    except DiscoveryError as exc:
+        left_out = load_mcp_tools(settings, default_registry)
+    except (DiscoveryError, McpSetupError) as exc:
         return fail(str(exc), code=2)
+    for line in left_out:
+        print(f"{PROG}: warning: {line}", file=sys.stderr)
     tools = default_registry.tools()
     if not tools:
         return fail(
-            f"no tools registered: name handler modules with --tools, TOOL_MODULES or {ENTRY_POINT_GROUP}", code=2
+            f"no tools registered: name handler modules with --tools, TOOL_MODULES or {ENTRY_POINT_GROUP}, "
+            "or MCP servers with MCP_SERVERS",
+            code=2,
         )
     return tools
 

@@ -1,6 +1,7 @@
 """`evi-toolhost worker [--pool-size N] [--burst]`: run tool calls and lifecycle jobs from the RQ queues.
 
-Imports the handler modules first (a module that fails stops start-up with one line and exit code 2), then
+Imports the handler modules and lists the tools of `MCP_SERVERS` first (a module that fails, or MCP tools whose
+names clash, stop start-up with one line and exit code 2; a server that gives no tools is one warning), then
 runs RQ's `WorkerPool` (`workers.pool`): N forked `SimpleWorker` processes listening to `evi-tools` before
 `evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die.
 SIGTERM or SIGINT to this process is a warm shutdown: running jobs finish, then every process exits.
@@ -20,6 +21,7 @@ from service.redis_client import connect
 from service.settings import load_settings
 from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
 from workers.handlers.registry import HOOK_ARGUMENTS, Registry, default_registry
+from workers.mcp_tools.loading import McpSetupError, load_mcp_tools
 from workers.pool import ToolhostPool
 from workers.tool_table import publish_tools
 
@@ -46,9 +48,12 @@ def run(args: argparse.Namespace) -> int:
     import_from_working_directory()
     try:
         discover(settings.tool_modules)
-    except DiscoveryError as exc:
+        left_out = load_mcp_tools(settings, default_registry)
+    except (DiscoveryError, McpSetupError) as exc:
         print(f"evi-toolhost worker: {exc}", file=sys.stderr)
         return 2
+    for line in left_out:
+        log.warning(line)
     log_registry(default_registry, settings.tool_timeout_seconds)
     redis = connect(settings.redis_url)
     if not redis_answers(redis, "worker"):

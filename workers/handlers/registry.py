@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from workers.handlers.docstrings import parse_docstring
-from workers.handlers.schema import ArgumentSpec, build_arguments
+from workers.handlers.schema import ToolArguments, build_arguments
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,7 +38,9 @@ class RegisteredTool:
     fallback: str | None
     timeout: float | None
     """Seconds; None means the `TOOL_TIMEOUT_SECONDS` setting, read when the call runs."""
-    arguments: ArgumentSpec
+    arguments: ToolArguments
+    source: str | None = None
+    """Where a tool not written as a Python function comes from (an MCP server's), shown as its origin."""
 
     @property
     def is_async(self) -> bool:
@@ -46,6 +48,8 @@ class RegisteredTool:
 
     @property
     def origin(self) -> str:
+        if self.source is not None:
+            return self.source
         return f"{self.func.__module__}.{self.func.__qualname__}"
 
     @property
@@ -95,6 +99,17 @@ class Registry:
 
     def hooks(self, kind: HookKind) -> list[Hook]:
         return [hook for hook in self._hooks if hook.kind == kind]
+
+    def add(self, tool: RegisteredTool) -> None:
+        """Register a tool built elsewhere (from an MCP server's listing); replaces one of the same origin, and
+        raises ValueError when another tool has its name."""
+        existing = self._tools.get(tool.name)
+        if existing is not None and existing.origin != tool.origin:
+            raise ValueError(f"duplicate tool name {tool.name!r}: {tool.origin} and {existing.origin}")
+        self._tools = {**self._tools, tool.name: tool}  # a new dict: job threads may be reading the old one
+
+    def remove(self, name: str) -> None:
+        self._tools = {key: tool for key, tool in self._tools.items() if key != name}
 
     def with_timeout(self, name: str, timeout: float) -> Registry:
         """A copy in which the tool `name` (if registered) has this timeout: for tests that need a short one."""

@@ -10,7 +10,7 @@ import json
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
@@ -31,6 +31,19 @@ class InvalidArguments(Exception):
         self.problems = problems
 
 
+class ToolArguments(Protocol):
+    """What running a tool needs from its arguments: the JSON Schema Hume gets, and validation of a call's."""
+
+    @property
+    def context_param(self) -> str | None:
+        """The keyword that receives the `ToolContext`, if any."""
+
+    def json_schema(self) -> dict[str, Any]: ...
+
+    def validate(self, parameters: str) -> dict[str, Any]:
+        """Keyword arguments for the tool's function, or `InvalidArguments`."""
+
+
 @dataclass(frozen=True)
 class ArgumentSpec:
     """How to turn the `parameters` JSON of a tool call into keyword arguments for the function."""
@@ -46,15 +59,7 @@ class ArgumentSpec:
 
     def validate(self, parameters: str) -> dict[str, Any]:
         """Keyword arguments for the function, or `InvalidArguments`. An empty string means no arguments."""
-        text = parameters.strip() or "{}"
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise InvalidArguments(["the arguments nest deeper than any tool's parameters can"]) from None
-        except ValueError as exc:
-            raise InvalidArguments([f"the arguments are not valid JSON ({exc.args[0] if exc.args else exc})"]) from None
-        if not isinstance(data, dict):
-            raise InvalidArguments([f"the arguments must be a JSON object, not {type(data).__name__}"])
+        data = load_arguments(parameters)
         try:
             instance = self.model.model_validate(data)
         except ValidationError as exc:
@@ -62,6 +67,20 @@ class ArgumentSpec:
         except RecursionError:
             raise InvalidArguments(["the arguments nest deeper than any tool's parameters can"]) from None
         return {param: getattr(instance, field_name) for field_name, param in self.names.items()}
+
+
+def load_arguments(parameters: str) -> dict[str, Any]:
+    """A tool call's `parameters` text as a JSON object, or `InvalidArguments`; an empty string is `{}`."""
+    text = parameters.strip() or "{}"
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise InvalidArguments(["the arguments nest deeper than any tool's parameters can"]) from None
+    except ValueError as exc:
+        raise InvalidArguments([f"the arguments are not valid JSON ({exc.args[0] if exc.args else exc})"]) from None
+    if not isinstance(data, dict):
+        raise InvalidArguments([f"the arguments must be a JSON object, not {type(data).__name__}"])
+    return data
 
 
 def build_arguments(func: Callable[..., Any], tool_name: str, docstring: Docstring) -> ArgumentSpec:

@@ -3,7 +3,9 @@ over HTTP, the printed table / diff out; every failure one line on stderr with a
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ from evi_toolhost.embedded_redis import free_port
 from tests.conftest import TEST_API_KEY
 from tests.support.hume_api import tools_by_name, versions_of
 from tests.support.servers import UvicornThread
+from workers.handlers.registry import default_registry
 
 OUR_TOOLS = ("toolsync_forecast", "toolsync_order_status")
 WRONG_KEY = "wrong-key-also-made-up"
@@ -245,3 +248,64 @@ def test_a_body_hume_rejects_is_one_line_with_each_problem_and_exit_1(
         "body.webhooks.0.url: String should have at least 1 character"
     )
     assert len(versions_of(api, "configs", config["id"])) == 1
+
+
+# --- MCP servers' tools (MCP_SERVERS) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def mcp_env(env: None, monkeypatch: pytest.MonkeyPatch, mcp_weather_url: str) -> Iterator[None]:
+    """The weather MCP server in MCP_SERVERS; what a test adds to the default registry goes after it."""
+    monkeypatch.setenv("MCP_SERVERS", f"weather={mcp_weather_url}")
+    before = set(default_registry.names())
+    yield
+    for name in set(default_registry.names()) - before:
+        default_registry.remove(name)
+
+
+def test_sync_dry_run_lists_the_mcp_tools_with_their_schemas(mcp_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("tools", "sync", "--dry-run") == 0
+    out = capsys.readouterr().out
+
+    assert table(out)["weather_get_forecast"] == ["-", "-", "would create"]
+    assert 'weather_get_forecast: new tool\n  description: (none) → "Tomorrow\'s forecast for a city."\n' in out
+    schema = {"properties": {"city": {"type": "string"}}, "required": ["city"], "type": "object"}
+    assert f"  parameters: (none) → {json.dumps(schema, separators=(',', ':'))}\n" in out
+    assert '  fallback_content: (none) → "The weather service is not available right now.' in out
+    assert set(table(out)) >= {*OUR_TOOLS, "weather_get_alerts", "weather_get_radar"}
+
+
+def test_attach_lists_the_synced_mcp_tools(
+    mcp_env: None, capsys: pytest.CaptureFixture[str], api: httpx.Client
+) -> None:
+    assert run("tools", "sync") == 0
+    config_id = api.post("/v0/evi/configs", json={"name": "mcp", "evi_version": "3"}).json()["id"]
+    capsys.readouterr()
+
+    assert run("config", "attach", "--config-id", config_id, "--webhook-url", WEBHOOK, "--dry-run") == 0
+    tools_line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  tools: "))
+    assert "weather_get_forecast@0" in tools_line and "weather_get_radar@0" in tools_line
+
+
+def test_an_unreachable_mcp_server_is_a_warning_and_the_other_tools_sync(
+    mcp_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MCP_SERVERS", f"weather=http://127.0.0.1:{free_port()}/mcp")
+    assert run("tools", "sync", "--dry-run") == 0
+    out, err = capsys.readouterr()
+    assert one_error_line(err).startswith("evi-toolhost: warning: MCP server weather (http://127.0.0.1:")
+    assert err.rstrip().endswith("it cannot be reached (All connection attempts failed); its tools are left out")
+    rows = set(table(out))
+    assert set(OUR_TOOLS) <= rows and not [name for name in rows if name.startswith("weather_")]
+
+
+def test_an_mcp_tool_named_like_another_tool_is_one_line_and_exit_2(
+    mcp_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOOL_MODULES", "tests.evi_toolhost.sync.clashing_tools")
+    assert run("tools", "sync", "--dry-run") == 2
+    assert one_error_line(capsys.readouterr().err) == (
+        "evi-toolhost: MCP tools clash with other tools: duplicate tool name 'weather_get_forecast': "
+        "MCP server weather, tool get_forecast and tests.evi_toolhost.sync.clashing_tools.weather_get_forecast; "
+        "rename a server in MCP_SERVERS"
+    )

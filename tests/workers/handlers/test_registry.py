@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,22 @@ def test_default_registry_decorators_are_exported() -> None:
 
     assert workers.tool.__self__ is default_registry  # type: ignore[attr-defined]
     assert workers.on_chat_started.__self__ is default_registry  # type: ignore[attr-defined]
+
+
+def test_a_tool_built_elsewhere_is_added_replaced_and_removed_by_its_source(registry: Registry) -> None:
+    @registry.tool
+    def get_weather(city: str) -> str:
+        return city
+
+    template = registry.get("get_weather")
+    assert template is not None
+    remote = replace(template, name="remote_weather", source="MCP server remote, tool weather")
+    registry.add(remote)
+    assert registry.get("remote_weather") is remote and remote.origin == "MCP server remote, tool weather"
+    newer = replace(remote, description="Newer.")
+    registry.add(newer)
+    assert registry.get("remote_weather") is newer
+    with pytest.raises(ValueError, match="duplicate tool name 'get_weather': MCP server other, tool x and "):
+        registry.add(replace(template, source="MCP server other, tool x"))
+    registry.remove("remote_weather")
+    assert registry.names() == ["get_weather"]
