@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Mapping
 from typing import Any
 
 from evi_toolhost.simulator import events
@@ -27,8 +28,10 @@ from evi_toolhost.simulator.chats import (
     Waiter,
     call_in_loop,
 )
+from evi_toolhost.simulator.emotions import emotion_features
 from evi_toolhost.simulator.errors import ApiError
 from evi_toolhost.simulator.events import ChatEvent, HistoryEntry
+from evi_toolhost.simulator.voices import VoiceLibrary
 from service.evi.messages import PublishMessage, ToolCallMessage, ToolType
 from service.evi.webhooks import ChatStartType, ChatStatus
 
@@ -40,8 +43,12 @@ class SimulatorState:
 
     def __init__(self) -> None:
         self.chats: dict[str, Chat] = {}
+        self.prompts = Catalog("prompt")
         self.tools = Catalog("tool")
         self.configs = Catalog("config")
+        self.voices = VoiceLibrary()
+        self.user_id = str(uuid.uuid4())
+        """The simulated account, as Hume names it in audio reconstructions."""
         self.http_send_attempts: Counter[str] = Counter()
         """HTTP sends per chat id, failed (injected) ones included."""
         self._failures: dict[str, deque[int]] = {}
@@ -114,28 +121,42 @@ class SimulatorState:
                 subscription.push(None)
             return chat
 
+    def all_chats(self) -> list[Chat]:
+        """Every chat, in the order they started."""
+        with self._lock:
+            return list(self.chats.values())
+
     def group_chats(self, chat_group_id: str) -> list[Chat]:
         with self._lock:
             return [chat for chat in self.chats.values() if chat.chat_group_id == chat_group_id]
 
     # -- what EVI says (driven by the admin API or a test) -------------------------------------
 
-    def add_user_message(self, chat_id: str, text: str, *, from_text: bool = False) -> ChatEvent:
+    def add_user_message(
+        self, chat_id: str, text: str, *, from_text: bool = False, emotions: Mapping[str, float] | None = None
+    ) -> ChatEvent:
+        """The user said `text`; spoken (not `from_text`), it carries prosody scores: `emotions`, else made up."""
         with self._lock:
             chat = self.active_chat(chat_id, ended_status=409)
             elapsed = chat.elapsed_ms()
             said = events.user_message(
                 text, from_text=from_text, begin_ms=elapsed, end_ms=elapsed, custom_session_id=chat.custom_session_id
             )
-            event = self._record(chat, HistoryEntry(events.EventType.USER_MESSAGE, events.Role.USER, text))
+            features = None if from_text else emotion_features(text, emotions)
+            entry = HistoryEntry(events.EventType.USER_MESSAGE, events.Role.USER, text, features)
+            event = self._record(chat, entry)
             self._broadcast(chat, [said])
             return event
 
-    def add_assistant_message(self, chat_id: str, text: str, *, from_text: bool = False) -> ChatEvent:
+    def add_assistant_message(
+        self, chat_id: str, text: str, *, from_text: bool = False, emotions: Mapping[str, float] | None = None
+    ) -> ChatEvent:
         with self._lock:
             chat = self.active_chat(chat_id, ended_status=409)
             said = events.assistant_message(text, from_text=from_text, custom_session_id=chat.custom_session_id)
-            event = self._record(chat, HistoryEntry(events.EventType.AGENT_MESSAGE, events.Role.AGENT, text))
+            features = None if from_text else emotion_features(text, emotions)
+            entry = HistoryEntry(events.EventType.AGENT_MESSAGE, events.Role.AGENT, text, features)
+            event = self._record(chat, entry)
             self._broadcast(chat, [said])
             return event
 
@@ -185,6 +206,7 @@ class SimulatorState:
             type=entry.type,
             role=entry.role,
             message_text=entry.message_text,
+            emotion_features=entry.emotion_features,
         )
         chat.events.append(event)
         return event
