@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from evi_toolhost.simulator.catalog import Version
-from evi_toolhost.simulator.config_rules import SETTINGS_DEFAULTS
+from evi_toolhost.simulator.config_store import SETTINGS_DEFAULTS
 from evi_toolhost.simulator.prompts_api import prompt_json
 from evi_toolhost.simulator.state import SimulatorState
 from evi_toolhost.simulator.tools_api import tool_json

@@ -16,9 +16,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from evi_toolhost.simulator.catalog import Version
-from evi_toolhost.simulator.config_rules import SETTINGS_DEFAULTS, PostedConfig, PostedConfigVersion, PromptRef
 from evi_toolhost.simulator.errors import InvalidRequest, validate_body
 from evi_toolhost.simulator.state import SimulatorState
+from service.evi.config_rules import PostedConfig, PostedConfigVersion, PromptRef
+
+SETTINGS_DEFAULTS: dict[str, Any] = {
+    "language_model": {"model_provider": "HUME_AI", "model_resource": "ellm", "temperature": None},
+    "ellm_model": {"allow_short_responses": False},
+    "event_messages": {
+        "on_new_chat": {"enabled": False, "text": None},
+        "on_inactivity_timeout": {"enabled": False, "text": None},
+        "on_max_duration_timeout": {"enabled": False, "text": None},
+    },
+    "timeouts": {
+        "inactivity": {"enabled": True, "duration_secs": 120},
+        "max_duration": {"enabled": True, "duration_secs": 1800},
+    },
+    "nudges": {"enabled": True, "interval_secs": None},
+    "interruption": {"min_interruption_ms": None},
+    "turn_detection": {"end_of_turn_silence_ms": None, "prefix_padding_ms": None, "speech_detection_threshold": None},
+}
+"""What a config version has for each setting it was posted without (`ellm_model`: the previous version's)."""
 
 _REFERENCES = frozenset({"prompt", "voice", "tools", "builtin_tools", "webhooks"})
 

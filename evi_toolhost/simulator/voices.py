@@ -8,16 +8,9 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-
-class VoiceProvider(StrEnum):
-    """`VoiceProvider`."""
-
-    HUME_AI = "HUME_AI"
-    CUSTOM_VOICE = "CUSTOM_VOICE"
-
+from service.evi.config_rules import VoiceProvider
 
 LIBRARY_NAMES = ("Ava Song", "Kora", "Dacher", "Ito", "Stella", "Finn")
 _IDS = uuid.UUID("6f1c4a52-4b0e-4d3c-9a55-5e7f0b8d2c11")

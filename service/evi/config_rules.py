@@ -1,19 +1,29 @@
-"""What a posted config version must be, as Hume checks it: the spec's types and enums plus the ranges Hume's
-documentation gives (turn detection, interruption, timeouts, temperature). A wrong value is a 422 naming the field.
+"""What a config version's settings must be, as Hume checks them: the spec's types and enums plus the ranges Hume's
+documentation gives (turn detection, interruption, timeouts, temperature), and the EVI versions still running.
 
-These models only read the body; `config_store` resolves what it references (prompt, voice, tools).
+The simulator refuses a posted config that breaks them (a 422 naming the field) and `evi.yaml` is checked
+against the same models, so a file that validates is one Hume takes. Unknown keys are ignored here, as Hume
+ignores them; the file's loader refuses them itself.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from evi_toolhost.simulator.voices import VoiceProvider
 from service.evi.messages import BuiltInTool
 from service.evi.spec_files import OPENAPI, schemas
+
+
+class VoiceProvider(StrEnum):
+    """`VoiceProvider`."""
+
+    HUME_AI = "HUME_AI"
+    CUSTOM_VOICE = "CUSTOM_VOICE"
+
 
 EVI_VERSIONS = ("3", "4-mini")
 """The EVI versions a config may name (1 and 2 are retired)."""
@@ -176,22 +186,3 @@ class PostedConfig(PostedConfigVersion):
     """`posted_config`."""
 
     name: str = Field(min_length=1)
-
-
-SETTINGS_DEFAULTS: dict[str, Any] = {
-    "language_model": {"model_provider": "HUME_AI", "model_resource": "ellm", "temperature": None},
-    "ellm_model": {"allow_short_responses": False},
-    "event_messages": {
-        "on_new_chat": {"enabled": False, "text": None},
-        "on_inactivity_timeout": {"enabled": False, "text": None},
-        "on_max_duration_timeout": {"enabled": False, "text": None},
-    },
-    "timeouts": {
-        "inactivity": {"enabled": True, "duration_secs": 120},
-        "max_duration": {"enabled": True, "duration_secs": 1800},
-    },
-    "nudges": {"enabled": True, "interval_secs": None},
-    "interruption": {"min_interruption_ms": None},
-    "turn_detection": {"end_of_turn_silence_ms": None, "prefix_padding_ms": None, "speech_detection_threshold": None},
-}
-"""What a config version has for each setting it was posted without (`ellm_model`: the previous version's)."""
