@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from service.evi.messages import BuiltInTool
 from service.evi.spec_files import OPENAPI, schemas
@@ -50,8 +51,27 @@ def _evi_version(value: str) -> str:
     return value
 
 
+EviVersion = Annotated[str, AfterValidator(_evi_version)]
+
+FORBID_UNKNOWN_KEYS = "forbid_unknown_keys"
+"""Validation context key: with it set, an unknown key is an `unknown_field` error instead of being ignored."""
+
+
 class _Posted(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keys_when_forbidden(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get(FORBID_UNKNOWN_KEYS):
+            unknown = sorted(str(key) for key in data if key not in cls.model_fields)
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_field",
+                    "unknown field {field}; known: {known}",
+                    {"field": unknown[0], "known": ", ".join(cls.model_fields)},
+                )
+        return data
 
 
 class PromptExpansion(_Posted):
@@ -166,7 +186,7 @@ class PostedConfigVersion(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    evi_version: Annotated[str, AfterValidator(_evi_version)]
+    evi_version: EviVersion
     version_description: str | None = None
     prompt: PromptRef | None = None
     voice: VoiceRef | None = None
