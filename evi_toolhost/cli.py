@@ -26,6 +26,11 @@ SUBCOMMANDS: dict[str, str] = {
     "tools": "create and version the Hume tools from the registered handlers",
     "config": "attach our tools and webhook to a Hume config",
     "mcp": "serve the registered tools as an MCP server (stdio, or streamable HTTP)",
+    "plan": "show how Hume differs from evi.yaml, field by field",
+    "apply": "create or version at Hume exactly what differs from evi.yaml",
+    "pull": "write evi.yaml from an existing Hume config",
+    "chats": "list recent chats, show or export one with its tool calls and emotions",
+    "chat-groups": "show the chats of a chat group",
 }
 
 
@@ -36,7 +41,7 @@ class Command(Protocol):
 
 
 def command_module(name: str) -> Command:
-    return cast(Command, importlib.import_module(f"evi_toolhost.commands.{name}"))
+    return cast(Command, importlib.import_module(f"evi_toolhost.commands.{name.replace('-', '_')}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

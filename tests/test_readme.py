@@ -19,11 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from mcp import Client, StdioServerParameters
 
 import evi_toolhost
+from evi_toolhost.as_code import AsCodeError
+from evi_toolhost.as_code.evi_file import load_file
 from evi_toolhost.embedded_redis import free_port
 from evi_toolhost.simulator import SimulatorState, create_simulator_app
 from evi_toolhost.simulator.script import parse_script
@@ -75,6 +78,9 @@ CHECKED: dict[str, str] = {
     '{\n  "mcpServers"': "test_claude_desktop_s_config_serves_the_example_tools_over_stdio",
     "MCP_TOKEN=change-me evi-toolhost mcp --http": "test_the_http_example_serves_and_the_client_example_calls_it",
     "import asyncio": "test_the_http_example_serves_and_the_client_example_calls_it",
+    "# EVI configuration as code for the example tools": "test_the_evi_yaml_block_is_the_example_file",
+    "evi-toolhost pull --config-id": "test_pull_plan_apply_run_against_the_simulator",
+    "evi-toolhost chats list": "test_the_chat_commands_run_against_the_simulator",
 }
 
 
@@ -158,6 +164,74 @@ def test_the_three_commands_run_against_the_simulator(simulator: tuple[UvicornTh
     config = state.configs.create("readme", {"evi_version": "3"})
     out = run(*(config.id if arg == "YOUR-CONFIG-ID" else arg for arg in attach[1:]), "--dry-run")
     assert "tools: (none) → get_forecast@0" in out and "https://YOUR-HOST/hume-webhook" in out
+
+
+def test_the_evi_yaml_block_is_the_example_file(tmp_path: Path) -> None:
+    assert (
+        block("# EVI configuration as code for the example tools").text == (ROOT / "examples" / "evi.yaml").read_text()
+    )
+    quoted = re.search(r"\(`(evi\.yaml:\d+: [^`]+)`\)", " ".join((ROOT / "README.md").read_text().split()))
+    assert quoted is not None
+    broken = tmp_path / "evi.yaml"
+    example = (ROOT / "examples" / "evi.yaml").read_text()
+    broken.write_text(example.replace("duration_secs: 180}", "duration_secs: 1801}"))
+    with pytest.raises(AsCodeError) as caught:
+        load_file(broken)
+    assert str(caught.value) == quoted.group(1).replace("evi.yaml", str(broken), 1)
+
+
+def evi_toolhost_in(cwd: Path, env: dict[str, str]) -> Callable[..., str]:
+    program = str(Path(sys.executable).parent / "evi-toolhost")
+
+    def run(*argv: str) -> str:
+        done = subprocess.run([program, *argv], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    return run
+
+
+def test_pull_plan_apply_run_against_the_simulator(
+    simulator: tuple[UvicornThread, SimulatorState], tmp_path: Path
+) -> None:
+    server, state = simulator
+    made = httpx.post(
+        f"{server.url}/v0/evi/configs",
+        headers={"X-Hume-Api-Key": TEST_API_KEY},
+        json={"name": "clicked", "evi_version": "3", "prompt": {"text": "Be kind."}, "nudges": {"enabled": False}},
+    )
+    assert made.status_code == 201, made.text
+    env = {"PATH": os.environ["PATH"], "HUME_API_KEY": TEST_API_KEY, "HUME_API_BASE_URL": server.url}
+    run = evi_toolhost_in(tmp_path, env)
+    pull, plan, apply = shell_lines(block("evi-toolhost pull --config-id").text)
+    assert run(*(made.json()["id"] if arg == "YOUR-CONFIG-ID" else arg for arg in pull[1:])).startswith(
+        "wrote evi.yaml"
+    )
+    assert run(*plan[1:]).splitlines()[-1] == "plan: 0 to create, 0 to version, 2 unchanged"
+    (tmp_path / "evi.yaml").write_text((tmp_path / "evi.yaml").read_text().replace("Be kind.", "Be very kind."))
+    assert "config clicked: new version (Hume has version 0)" in run(*apply[1:])
+    assert run(*apply[1:]).splitlines()[-1] == "nothing to do: Hume already matches the file"
+    [prompt] = state.prompts.listing()
+    assert [version.fields["text"] for version in state.prompts.versions(prompt.id)] == ["Be kind.", "Be very kind."]
+
+
+def test_the_chat_commands_run_against_the_simulator(
+    simulator: tuple[UvicornThread, SimulatorState], tmp_path: Path, redis_url: str
+) -> None:
+    server, state = simulator
+    chat = state.start_chat()
+    state.add_user_message(chat.id, "Hello")
+    state.add_tool_call(chat.id, name="get_weather", parameters='{"city": "Oslo"}')
+    env = {"PATH": os.environ["PATH"], "HUME_API_KEY": TEST_API_KEY, "HUME_API_BASE_URL": server.url}
+    run = evi_toolhost_in(tmp_path, {**env, "REDIS_URL": redis_url})
+    ids = {"CHAT-ID": chat.id, "GROUP-ID": chat.chat_group_id}
+    outputs = [
+        run(*(ids.get(arg, arg) for arg in argv[1:])) for argv in shell_lines(block("evi-toolhost chats list").text)
+    ]
+    listed, shown, exported, group = outputs
+    assert chat.id in listed.splitlines()[1]
+    assert "get_weather" in shown and "get_weather" in (tmp_path / "chat.md").read_text() and exported == ""
+    assert group.startswith(f"chat group {chat.chat_group_id}: 1 chat\n")
 
 
 def test_the_rq_commands_run_against_a_real_redis(redis_url: str) -> None:

@@ -3,8 +3,9 @@ can drive chats and see what the control plane received.
 
 - `POST /_sim/chats`: start a chat → 201, the chat record
 - `GET  /_sim/chats/{id}`: the chat record with its counters
-- `POST /_sim/chats/{id}/events`: EVI says something: `user_message`, `assistant_message`,
-  `assistant_end` or `tool_call` (`broadcast: false` keeps a tool call off the sockets) → 201
+- `POST /_sim/chats/{id}/events`: EVI says something: `user_message`, `assistant_message` (each with optional
+  `emotions`, prosody scores by expression), `assistant_end` or `tool_call` (`broadcast: false` keeps a tool
+  call off the sockets) → 201
 - `POST /_sim/chats/{id}/end`: end the chat (`status`, default USER_ENDED); its sockets are closed
 - `GET  /_sim/chats/{id}/received`: control-plane messages received, `{"received": [...]}`; with
   `tool_call_id`, only that call's answers, waiting up to `timeout` seconds for the first one
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from evi_toolhost.simulator.auth import require_api_key
+from evi_toolhost.simulator.emotions import unknown_expressions
 from evi_toolhost.simulator.errors import InvalidRequest, read_json, validate_body
 from evi_toolhost.simulator.paging import parse_query
 from evi_toolhost.simulator.script import ChatSpec
@@ -35,14 +37,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _known_expressions(scores: dict[str, float] | None) -> dict[str, float] | None:
+    unknown = unknown_expressions(scores or {})
+    if unknown:
+        raise ValueError(f"not one of Hume's 48 expressions: {', '.join(unknown)}")
+    return scores
+
+
+Emotions = Annotated[dict[str, Annotated[float, Field(ge=0, le=1)]] | None, AfterValidator(_known_expressions)]
+
+
 class UserMessageEvent(_Strict):
     type: Literal["user_message"]
     text: str
+    emotions: Emotions = None
+    """Prosody scores by expression name; unset, made up from the text."""
 
 
 class AssistantMessageEvent(_Strict):
     type: Literal["assistant_message"]
     text: str
+    emotions: Emotions = None
 
 
 class AssistantEndEvent(_Strict):
@@ -117,9 +132,9 @@ async def add_event(request: Request) -> Response:
         raise InvalidRequest.from_pydantic(exc, "body") from None
     answer: dict[str, Any] = {}
     if isinstance(event, UserMessageEvent):
-        answer["event"] = state.add_user_message(chat_id, event.text).to_json()
+        answer["event"] = state.add_user_message(chat_id, event.text, emotions=event.emotions).to_json()
     elif isinstance(event, AssistantMessageEvent):
-        answer["event"] = state.add_assistant_message(chat_id, event.text).to_json()
+        answer["event"] = state.add_assistant_message(chat_id, event.text, emotions=event.emotions).to_json()
     elif isinstance(event, AssistantEndEvent):
         state.add_assistant_end(chat_id)
     else:

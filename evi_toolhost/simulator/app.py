@@ -1,4 +1,5 @@
-"""The simulator as one Starlette app: Hume's REST and control-plane routes plus the `/_sim` admin API."""
+"""The simulator as one Starlette app: every operation of Hume's REST API (`service/evi/spec/evi-openapi.yml`), the
+control-plane socket, and the `/_sim` admin API; the API key is checked first on every HTTP route."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from evi_toolhost.simulator import admin, configs_api, control_plane, control_socket, history, tools_api
+from evi_toolhost.simulator import (
+    admin,
+    chat_groups_api,
+    chats_api,
+    configs_api,
+    control_plane,
+    control_socket,
+    history,
+    prompts_api,
+    tools_api,
+)
+from evi_toolhost.simulator.auth import ApiKeyGate
 from evi_toolhost.simulator.connections import ConnectionTracker
 from evi_toolhost.simulator.errors import ApiError, InvalidRequest, api_error_handler, invalid_request_handler
 from evi_toolhost.simulator.state import SimulatorState
@@ -38,11 +50,18 @@ def create_simulator_app(api_key: str, state: SimulatorState | None = None) -> S
             *control_plane.routes,
             *control_socket.routes,
             *history.routes,
+            *chats_api.routes,
+            *chat_groups_api.routes,
+            *prompts_api.routes,
             *tools_api.routes,
             *configs_api.routes,
             *admin.routes,
         ],
-        middleware=[Middleware(ConnectionTracker, state=simulator)],
+        middleware=[
+            Middleware(ConnectionTracker, state=simulator),
+            Middleware(control_plane.InjectedSendFailures),
+            Middleware(ApiKeyGate),
+        ],
         exception_handlers={
             ApiError: api_error_handler,
             InvalidRequest: invalid_request_handler,

@@ -1,6 +1,7 @@
 """API-key checks: the `X-Hume-Api-Key` header on REST, plus the `api_key` query parameter on sockets.
 
-A refused REST call gets 401 with the fault body of Hume's API gateway.
+A refused REST call gets 401 with the fault body of Hume's API gateway. As at Hume, the gateway comes first: every
+HTTP request is checked (`ApiKeyGate`) before routing, so an unknown route or method without the key is a 401 too.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import hmac
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from evi_toolhost.simulator.errors import ApiError
 
@@ -48,3 +51,20 @@ def require_api_key(connection: HTTPConnection) -> None:
             "invalid API key",
             body={"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}},
         )
+
+
+class ApiKeyGate:
+    """ASGI middleware: an HTTP request without the simulator's key gets the gateway's 401, whatever its route.
+    Sockets are let through: the socket route accepts, then closes with 1008 (as Hume does)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                require_api_key(HTTPConnection(scope))
+            except ApiError as exc:
+                await JSONResponse(exc.body, status_code=exc.status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

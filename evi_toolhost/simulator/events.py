@@ -1,8 +1,9 @@
 """What a chat emits: socket messages in the AsyncAPI shapes, and history events (`return_chat_event`).
 
 History conventions (Hume documents the types and roles, not the text of each):
-USER_MESSAGE / AGENT_MESSAGE carry the spoken text; FUNCTION_CALL and FUNCTION_CALL_RESPONSE carry the
-tool message itself as JSON text; SESSION_SETTINGS carries the settings as JSON text.
+USER_MESSAGE / AGENT_MESSAGE carry the spoken text, and when spoken (not typed) the prosody scores as
+`emotion_features`; FUNCTION_CALL and FUNCTION_CALL_RESPONSE carry the tool message itself as JSON text;
+SESSION_SETTINGS carries the settings as JSON text.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class HistoryEntry:
     type: EventType
     role: Role
     message_text: str | None = None
+    emotion_features: str | None = None
 
 
 @dataclass(frozen=True)

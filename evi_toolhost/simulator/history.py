@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from evi_toolhost.simulator.auth import require_api_key
+from evi_toolhost.simulator.chats_api import rest_status
 from evi_toolhost.simulator.errors import ApiError
 from evi_toolhost.simulator.events import ChatEvent
 from evi_toolhost.simulator.paging import EventsQuery, page, parse_query
@@ -31,7 +31,6 @@ def _paging(query: EventsQuery, total_pages: int) -> dict[str, object]:
 
 
 async def chat_events(request: Request) -> Response:
-    require_api_key(request)
     state: SimulatorState = request.app.state.simulator
     query = parse_query(request, EventsQuery)
     chat = state.get_chat(request.path_params["id"])
@@ -39,7 +38,7 @@ async def chat_events(request: Request) -> Response:
     body = {
         "id": chat.id,
         "chat_group_id": chat.chat_group_id,
-        "status": chat.status.value,
+        "status": rest_status(chat.status),
         "start_timestamp": chat.start_ms,
         "end_timestamp": chat.end_ms,
         "metadata": None,
@@ -52,7 +51,6 @@ async def chat_events(request: Request) -> Response:
 
 
 async def chat_group_events(request: Request) -> Response:
-    require_api_key(request)
     state: SimulatorState = request.app.state.simulator
     query = parse_query(request, EventsQuery)
     group_id = request.path_params["id"]

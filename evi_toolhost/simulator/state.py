@@ -13,120 +13,29 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 from evi_toolhost.simulator import events
 from evi_toolhost.simulator.catalog import Catalog
+from evi_toolhost.simulator.chats import (
+    ANSWER_TYPES,
+    Chat,
+    Client,
+    ReceivedMessage,
+    Subscription,
+    Transport,
+    Waiter,
+    call_in_loop,
+)
+from evi_toolhost.simulator.emotions import emotion_features
 from evi_toolhost.simulator.errors import ApiError
 from evi_toolhost.simulator.events import ChatEvent, HistoryEntry
+from evi_toolhost.simulator.voices import VoiceLibrary
 from service.evi.messages import PublishMessage, ToolCallMessage, ToolType
 from service.evi.webhooks import ChatStartType, ChatStatus
 
-Transport = Literal["http", "socket"]
-ANSWER_TYPES = frozenset({"tool_response", "tool_error"})
-Client = tuple[str, int]
-
-
-def _call_in_loop(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: Any) -> None:
-    """Run `callback` in `loop`: now if we are in it, else scheduled thread-safely."""
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        callback(*args)
-    elif not loop.is_closed():
-        loop.call_soon_threadsafe(callback, *args)
-
-
-@dataclass(frozen=True)
-class ReceivedMessage:
-    """A control-plane message as the client sent it, with its arrival time (wall clock and monotonic)."""
-
-    chat_id: str
-    message: dict[str, Any]
-    transport: Transport
-    received_at: float
-    received_monotonic: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "chat_id": self.chat_id,
-            "message": self.message,
-            "transport": self.transport,
-            "received_at": self.received_at,
-            "received_monotonic": self.received_monotonic,
-        }
-
-
-@dataclass(eq=False)
-class Subscription:
-    """One open control-plane socket: its queue of messages to send; None means the chat ended."""
-
-    chat_id: str
-    loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
-
-    def push(self, item: dict[str, Any] | None) -> None:
-        _call_in_loop(self.loop, self.queue.put_nowait, item)
-
-
-@dataclass(eq=False)
-class _Waiter:
-    loop: asyncio.AbstractEventLoop
-    event: asyncio.Event
-
-
-@dataclass(eq=False)
-class Chat:
-    id: str
-    chat_group_id: str
-    chat_start_type: ChatStartType
-    config_id: str | None
-    custom_session_id: str | None
-    caller_number: str | None
-    allow_connection: bool
-    start_time: float
-    config_version: int | None = None
-    status: ChatStatus = ChatStatus.ACTIVE
-    end_time: float | None = None
-    events: list[ChatEvent] = field(default_factory=list)
-    stream: list[dict[str, Any]] = field(default_factory=list)
-    """Socket messages so far, replayed to each socket that connects."""
-    received: list[ReceivedMessage] = field(default_factory=list)
-
-    @property
-    def active(self) -> bool:
-        return self.status is ChatStatus.ACTIVE
-
-    @property
-    def start_ms(self) -> int:
-        return int(self.start_time * 1000)
-
-    @property
-    def end_ms(self) -> int | None:
-        return None if self.end_time is None else int(self.end_time * 1000)
-
-    def elapsed_ms(self) -> int:
-        return int((time.time() - self.start_time) * 1000)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "chat_group_id": self.chat_group_id,
-            "chat_start_type": self.chat_start_type.value,
-            "config_id": self.config_id,
-            "config_version": self.config_version,
-            "custom_session_id": self.custom_session_id,
-            "caller_number": self.caller_number,
-            "allow_connection": self.allow_connection,
-            "status": self.status.value,
-            "start_timestamp": self.start_ms,
-            "end_timestamp": self.end_ms,
-            "event_count": len(self.events),
-        }
+__all__ = ["Chat", "ReceivedMessage", "SimulatorState", "Subscription"]
 
 
 class SimulatorState:
@@ -134,8 +43,12 @@ class SimulatorState:
 
     def __init__(self) -> None:
         self.chats: dict[str, Chat] = {}
+        self.prompts = Catalog("prompt")
         self.tools = Catalog("tool")
         self.configs = Catalog("config")
+        self.voices = VoiceLibrary()
+        self.user_id = str(uuid.uuid4())
+        """The simulated account, as Hume names it in audio reconstructions."""
         self.http_send_attempts: Counter[str] = Counter()
         """HTTP sends per chat id, failed (injected) ones included."""
         self._failures: dict[str, deque[int]] = {}
@@ -143,7 +56,7 @@ class SimulatorState:
         self.retry_after: dict[str, str] = {}
         """A `Retry-After` value sent with every injected failure for the chat."""
         self._answers: dict[str, list[ReceivedMessage]] = {}
-        self._waiters: dict[str, list[_Waiter]] = {}
+        self._waiters: dict[str, list[Waiter]] = {}
         self._subscriptions: dict[str, list[Subscription]] = {}
         self._http_clients: set[Client] = set()
         self._socket_clients: set[Client] = set()
@@ -208,28 +121,42 @@ class SimulatorState:
                 subscription.push(None)
             return chat
 
+    def all_chats(self) -> list[Chat]:
+        """Every chat, in the order they started."""
+        with self._lock:
+            return list(self.chats.values())
+
     def group_chats(self, chat_group_id: str) -> list[Chat]:
         with self._lock:
             return [chat for chat in self.chats.values() if chat.chat_group_id == chat_group_id]
 
     # -- what EVI says (driven by the admin API or a test) -------------------------------------
 
-    def add_user_message(self, chat_id: str, text: str, *, from_text: bool = False) -> ChatEvent:
+    def add_user_message(
+        self, chat_id: str, text: str, *, from_text: bool = False, emotions: Mapping[str, float] | None = None
+    ) -> ChatEvent:
+        """The user said `text`; spoken (not `from_text`), it carries prosody scores: `emotions`, else made up."""
         with self._lock:
             chat = self.active_chat(chat_id, ended_status=409)
             elapsed = chat.elapsed_ms()
             said = events.user_message(
                 text, from_text=from_text, begin_ms=elapsed, end_ms=elapsed, custom_session_id=chat.custom_session_id
             )
-            event = self._record(chat, HistoryEntry(events.EventType.USER_MESSAGE, events.Role.USER, text))
+            features = None if from_text else emotion_features(text, emotions)
+            entry = HistoryEntry(events.EventType.USER_MESSAGE, events.Role.USER, text, features)
+            event = self._record(chat, entry)
             self._broadcast(chat, [said])
             return event
 
-    def add_assistant_message(self, chat_id: str, text: str, *, from_text: bool = False) -> ChatEvent:
+    def add_assistant_message(
+        self, chat_id: str, text: str, *, from_text: bool = False, emotions: Mapping[str, float] | None = None
+    ) -> ChatEvent:
         with self._lock:
             chat = self.active_chat(chat_id, ended_status=409)
             said = events.assistant_message(text, from_text=from_text, custom_session_id=chat.custom_session_id)
-            event = self._record(chat, HistoryEntry(events.EventType.AGENT_MESSAGE, events.Role.AGENT, text))
+            features = None if from_text else emotion_features(text, emotions)
+            entry = HistoryEntry(events.EventType.AGENT_MESSAGE, events.Role.AGENT, text, features)
+            event = self._record(chat, entry)
             self._broadcast(chat, [said])
             return event
 
@@ -279,6 +206,7 @@ class SimulatorState:
             type=entry.type,
             role=entry.role,
             message_text=entry.message_text,
+            emotion_features=entry.emotion_features,
         )
         chat.events.append(event)
         return event
@@ -308,7 +236,7 @@ class SimulatorState:
                 tool_call_id = str(raw.get("tool_call_id"))
                 self._answers.setdefault(tool_call_id, []).append(received)
                 for waiter in self._waiters.pop(tool_call_id, []):
-                    _call_in_loop(waiter.loop, waiter.event.set)
+                    call_in_loop(waiter.loop, waiter.event.set)
             return received
 
     def answers_for(self, tool_call_id: str) -> list[ReceivedMessage]:
@@ -322,7 +250,7 @@ class SimulatorState:
             found = self.answers_for(tool_call_id)
             if found or timeout <= 0:
                 return found
-            waiter = _Waiter(asyncio.get_running_loop(), asyncio.Event())
+            waiter = Waiter(asyncio.get_running_loop(), asyncio.Event())
             self._waiters.setdefault(tool_call_id, []).append(waiter)
         try:
             await asyncio.wait_for(waiter.event.wait(), timeout)

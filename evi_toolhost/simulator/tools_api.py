@@ -1,8 +1,6 @@
-"""Tools: `/v0/evi/tools` (create, list), `/v0/evi/tools/{id}` (list versions, new version),
-`/v0/evi/tools/{id}/version/{version}` (one version). Answers are `return_user_defined_tool`.
+"""Tools: Hume's nine tool routes (`records_api`), answering `return_user_defined_tool`.
 
-`GET /v0/evi/tools` returns the latest version of each tool unless `restrict_to_most_recent=false`;
-`GET /v0/evi/tools/{id}` lists every version unless `restrict_to_most_recent=true`.
+A tool's `parameters` is a JSON Schema object encoded as a string; a posted version is kept as received.
 """
 
 from __future__ import annotations
@@ -11,14 +9,10 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from evi_toolhost.simulator.auth import require_api_key
 from evi_toolhost.simulator.catalog import Version
-from evi_toolhost.simulator.errors import path_int, read_json, validate_body
-from evi_toolhost.simulator.paging import ListQuery, page, parse_query
+from evi_toolhost.simulator.errors import validate_body
+from evi_toolhost.simulator.records_api import RecordKind, records_routes
 from evi_toolhost.simulator.state import SimulatorState
 
 
@@ -67,61 +61,22 @@ def tool_json(version: Version, version_type: str = "FIXED") -> dict[str, Any]:
     }
 
 
-def _paged(versions: list[Version], query: ListQuery) -> Response:
-    selected, total_pages = page(versions, query)
-    return JSONResponse(
-        {
-            "page_number": query.page_number,
-            "page_size": query.page_size,
-            "total_pages": total_pages,
-            "tools_page": [tool_json(version) for version in selected],
-        }
-    )
+def _create(state: SimulatorState, body: Any) -> Version:
+    posted = validate_body(PostedTool, body)
+    return state.tools.create(posted.name, posted.model_dump(exclude={"name"}))
 
 
-async def create_tool(request: Request) -> Response:
-    require_api_key(request)
-    state: SimulatorState = request.app.state.simulator
-    posted = validate_body(PostedTool, await read_json(request))
-    created = state.tools.create(posted.name, posted.model_dump(exclude={"name"}))
-    return JSONResponse(tool_json(created), status_code=201)
+def _add_version(state: SimulatorState, tool_id: str, body: Any) -> Version:
+    return state.tools.add_version(tool_id, validate_body(PostedToolVersion, body).model_dump())
 
 
-async def list_tools(request: Request) -> Response:
-    require_api_key(request)
-    state: SimulatorState = request.app.state.simulator
-    query = parse_query(request, ListQuery)
-    most_recent = query.restrict_to_most_recent is not False
-    return _paged(state.tools.listing(name=query.name, most_recent=most_recent), query)
+TOOLS = RecordKind(
+    plural="tools",
+    catalog=lambda state: state.tools,
+    render=lambda state, version: tool_json(version),
+    render_listed=lambda state, version: tool_json(version),
+    create=_create,
+    add_version=_add_version,
+)
 
-
-async def list_tool_versions(request: Request) -> Response:
-    require_api_key(request)
-    state: SimulatorState = request.app.state.simulator
-    query = parse_query(request, ListQuery)
-    versions = state.tools.versions(request.path_params["id"])
-    return _paged(versions[-1:] if query.restrict_to_most_recent else versions, query)
-
-
-async def create_tool_version(request: Request) -> Response:
-    require_api_key(request)
-    state: SimulatorState = request.app.state.simulator
-    tool_id = request.path_params["id"]
-    state.tools.get(tool_id)
-    posted = validate_body(PostedToolVersion, await read_json(request))
-    return JSONResponse(tool_json(state.tools.add_version(tool_id, posted.model_dump())), status_code=201)
-
-
-async def get_tool_version(request: Request) -> Response:
-    require_api_key(request)
-    state: SimulatorState = request.app.state.simulator
-    return JSONResponse(tool_json(state.tools.get(request.path_params["id"], path_int(request, "version"))))
-
-
-routes = [
-    Route("/v0/evi/tools", create_tool, methods=["POST"]),
-    Route("/v0/evi/tools", list_tools, methods=["GET"]),
-    Route("/v0/evi/tools/{id}", list_tool_versions, methods=["GET"]),
-    Route("/v0/evi/tools/{id}", create_tool_version, methods=["POST"]),
-    Route("/v0/evi/tools/{id}/version/{version}", get_tool_version, methods=["GET"]),
-]
+routes = records_routes(TOOLS)

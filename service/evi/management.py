@@ -1,4 +1,4 @@
-"""Hume's management API for tools and configs: `/v0/evi/tools` and `/v0/evi/configs`.
+"""Hume's management API for prompts, tools and configs: `/v0/evi/prompts`, `/v0/evi/tools`, `/v0/evi/configs`.
 
 A thin synchronous client (for the CLI): one method per endpoint, list endpoints followed through every
 page. Any answer other than success raises `HumeApiError`, whose message is one readable line made from
@@ -54,7 +54,7 @@ class ToolVersion(BaseModel):
 
 
 class HumeManagementClient:
-    """`X-Hume-Api-Key`-authenticated calls to `{base_url}/v0/evi/tools...` and `/v0/evi/configs...`.
+    """`X-Hume-Api-Key`-authenticated calls to `{base_url}/v0/evi/prompts...`, `/tools...` and `/configs...`.
 
     Pass `client` to supply the `httpx.Client` (e.g. with a mock transport); otherwise one is created
     and closed by `close()` / the `with` block.
@@ -86,15 +86,15 @@ class HumeManagementClient:
         params: dict[str, str] = {"restrict_to_most_recent": _flag(restrict_to_most_recent)}
         if name is not None:
             params["name"] = name
-        return self._tools(self._pages("/v0/evi/tools", "tools_page", params))
+        return self._tools(self.pages("/v0/evi/tools", "tools_page", params))
 
     def list_tool_versions(self, tool_id: str, *, restrict_to_most_recent: bool = False) -> list[ToolVersion]:
         """`GET /v0/evi/tools/{id}`, every page."""
         params = {"restrict_to_most_recent": _flag(restrict_to_most_recent)}
-        return self._tools(self._pages(f"/v0/evi/tools/{_segment(tool_id)}", "tools_page", params))
+        return self._tools(self.pages(f"/v0/evi/tools/{segment(tool_id)}", "tools_page", params))
 
     def get_tool_version(self, tool_id: str, version: int) -> ToolVersion:
-        path = f"/v0/evi/tools/{_segment(tool_id)}/version/{int(version)}"
+        path = f"/v0/evi/tools/{segment(tool_id)}/version/{int(version)}"
         return self._tool(self._request("GET", path), "GET", path)
 
     def create_tool(self, body: Mapping[str, Any]) -> ToolVersion:
@@ -103,10 +103,31 @@ class HumeManagementClient:
 
     def create_tool_version(self, tool_id: str, body: Mapping[str, Any]) -> ToolVersion:
         """`POST /v0/evi/tools/{id}` with a `posted_user_defined_tool_version`."""
-        path = f"/v0/evi/tools/{_segment(tool_id)}"
+        path = f"/v0/evi/tools/{segment(tool_id)}"
         return self._tool(self._request("POST", path, body), "POST", path)
 
+    # --- prompts -------------------------------------------------------------------------------------
+
+    def list_prompts(self, *, name: str | None = None) -> list[dict[str, Any]]:
+        """`GET /v0/evi/prompts`, every page, the latest version of each (`return_prompt`); Hume filters by name."""
+        params = {"restrict_to_most_recent": "true", **({"name": name} if name is not None else {})}
+        return self.pages("/v0/evi/prompts", "prompts_page", params)
+
+    def create_prompt(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /v0/evi/prompts` with a `posted_prompt`; the answer is version 0."""
+        return _object(self._request("POST", "/v0/evi/prompts", body), "POST", "/v0/evi/prompts")
+
+    def create_prompt_version(self, prompt_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /v0/evi/prompts/{id}` with a `posted_prompt_version`."""
+        path = f"/v0/evi/prompts/{segment(prompt_id)}"
+        return _object(self._request("POST", path, body), "POST", path)
+
     # --- configs -------------------------------------------------------------------------------------
+
+    def list_configs(self, *, name: str | None = None) -> list[dict[str, Any]]:
+        """`GET /v0/evi/configs`, every page, the latest version of each; Hume filters by name."""
+        params = {"restrict_to_most_recent": "true", **({"name": name} if name is not None else {})}
+        return self.pages("/v0/evi/configs", "configs_page", params)
 
     def create_config(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /v0/evi/configs` with a `posted_config`; the answer is the `return_config`."""
@@ -115,18 +136,22 @@ class HumeManagementClient:
     def list_config_versions(self, config_id: str, *, restrict_to_most_recent: bool = False) -> list[dict[str, Any]]:
         """`GET /v0/evi/configs/{id}`, every page (`return_config` objects, in Hume's order)."""
         params = {"restrict_to_most_recent": _flag(restrict_to_most_recent)}
-        return self._pages(f"/v0/evi/configs/{_segment(config_id)}", "configs_page", params)
+        return self.pages(f"/v0/evi/configs/{segment(config_id)}", "configs_page", params)
 
     def get_config_version(self, config_id: str, version: int) -> dict[str, Any]:
-        path = f"/v0/evi/configs/{_segment(config_id)}/version/{int(version)}"
+        path = f"/v0/evi/configs/{segment(config_id)}/version/{int(version)}"
         return _object(self._request("GET", path), "GET", path)
 
     def create_config_version(self, config_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /v0/evi/configs/{id}` with a `posted_config_version`."""
-        path = f"/v0/evi/configs/{_segment(config_id)}"
+        path = f"/v0/evi/configs/{segment(config_id)}"
         return _object(self._request("POST", path, body), "POST", path)
 
     # --- plumbing ------------------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One `GET` whose answer is a JSON object (`path` with its segments quoted, see `segment`)."""
+        return _object(self._request("GET", path, params=params), "GET", path)
 
     def _request(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None
@@ -148,7 +173,8 @@ class HumeManagementClient:
         except ValueError:
             raise HumeApiError(response.status_code, method, path, "the answer is not JSON") from None
 
-    def _pages(self, path: str, items_key: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    def pages(self, path: str, items_key: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Every item of a paged list, following `total_pages` from page 0."""
         items: list[dict[str, Any]] = []
         page_number = 0
         while page_number < MAX_PAGES:
@@ -231,7 +257,8 @@ def _object(value: Any, method: str, path: str) -> dict[str, Any]:
     return value
 
 
-def _segment(value: str) -> str:
+def segment(value: str) -> str:
+    """An id as one path segment."""
     return quote(value, safe="")
 
 

@@ -1,5 +1,5 @@
-"""/v0/evi/configs: create, versions from 0, one version, the posted fields kept, tools returned as the
-referenced tool versions (FIXED or LATEST), bad bodies, duplicates, unknown ids, auth."""
+"""/v0/evi/configs: create, versions from 0, one version, the posted settings returned in Hume's shape, tools
+returned as the referenced tool versions (FIXED or LATEST), bad bodies, duplicates, unknown ids, auth."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_create_keeps_the_posted_fields_and_resolves_tools(client: TestClient) -
     assert (config["version"], config["name"], config["evi_version"]) == (0, "weather-bot", "3")
     assert config["version_description"] == "first"
     assert config["webhooks"] == WEBHOOKS
-    assert config["nudges"] == {"enabled": False}
+    assert config["nudges"] == {"enabled": False, "interval_secs": None}
     [returned_tool] = config["tools"]
     assert (returned_tool["id"], returned_tool["version"], returned_tool["version_type"]) == (tool["id"], 0, "FIXED")
     assert returned_tool["name"] == "get_weather"

@@ -163,7 +163,8 @@ def test_attach_prints_the_diff_creates_a_version_then_changes_nothing(
     assert lines[2] == f"  webhooks: (none) → {WEBHOOK} (chat_started, chat_ended, tool_call)"
     assert lines[3] == f"created version 1 of config {config['id']}"
     [_, latest] = versions_of(api, "configs", config["id"])
-    assert (latest["prompt"], latest["nudges"]) == ({"text": "Be brief."}, {"enabled": False})
+    assert (latest["prompt"]["id"], latest["prompt"]["version"]) == (config["prompt"]["id"], 0)
+    assert (latest["prompt"]["text"], latest["nudges"]) == ("Be brief.", {"enabled": False, "interval_secs": None})
 
     assert run("config", "attach", "--config-id", config["id"], "--webhook-url", WEBHOOK) == 0
     assert capsys.readouterr().out.splitlines()[1:] == ["unchanged: it already lists these tools and the webhook"]
