@@ -177,6 +177,18 @@ class Deployment:
             self.wait_workers_registered(expected)
         return self.worker
 
+    def start_rq_worker(self) -> Proc:
+        """RQ's own stock worker (`rq worker`, the `rq.SimpleWorker` class, JSON serializer) on the tools queue."""
+        self.stop_worker()
+        log("starting RQ's own worker (rq worker --worker-class rq.SimpleWorker)")
+        rq = str(Path(sys.executable).parent / "rq")
+        args = [rq, "worker", "--worker-class", "rq.SimpleWorker", "--serializer", "rq.serializers.JSONSerializer"]
+        args += ["--url", self.redis_url, "evi-tools"]
+        self.worker = self.spawn("rq-worker", args)
+        self.worker_pool_size = 1
+        self.wait_workers_registered(1)
+        return self.worker
+
     def wait_workers_registered(self, count: int, timeout: float = 60) -> None:
         assert self.worker is not None
         wait_until(

@@ -22,7 +22,7 @@ from rq.utils import utcparse
 
 from bench import driver
 from bench.deployment import Deployment, default_worker_concurrency, rq_worker_pids
-from bench.harness import RESULTS_DIR, BenchError, Section, fmt, log, wait_until
+from bench.harness import RESULTS_DIR, BenchError, Goal, Section, fmt, log, wait_until
 from bench.processes import tree_cpu_seconds
 from bench.profiling import profile_notes, start_profile
 from service.evi.webhooks import WebhookEventToolCall
@@ -30,6 +30,8 @@ from service.queue.contract import TOOLS_QUEUE
 from tests.support.webhooks import tool_call_payload
 
 N = 2000
+RATIO_GOAL = 0.85
+EXTRA_COMMANDS_GOAL = 6
 NOOP_TIMEOUT_SECONDS = 120.0
 """`bench.tools.noop`'s own timeout: the deadline of a call queued before any worker published it."""
 DRAIN_TIMEOUT_SECONDS = 180.0
@@ -93,13 +95,14 @@ def drain(
     done: Callable[[Deployment, list[str]], int],
     times: Callable[[Deployment, list[str]], tuple[list[float], list[float], dict[str, int]]],
     worker_env: dict[str, str] | None = None,
+    stock_rq: bool = False,
 ) -> dict[str, Any]:
     d.stop_worker()
     d.flush_redis()
     job_ids = queue_jobs(d, events)
     d.redis.config_resetstat()
     log(f"throughput: {label}: {len(job_ids)} jobs queued; starting one worker (pool size 1)")
-    worker = d.start_worker(1, wait_registered=True, env=worker_env)
+    worker = d.start_rq_worker() if stock_rq else d.start_worker(1, wait_registered=True, env=worker_env)
     cpu_before, clock_before = tree_cpu_seconds(worker.pid), time.monotonic()
     wait_until(
         lambda: done(d, job_ids) >= len(job_ids),
@@ -146,7 +149,8 @@ def run(d: Deployment) -> Section:
     if d.profile:
         profiled = profile_worker(d, sim_url)
 
-    base = drain(d, "baseline", _queue_baseline, _events(chat, "bl", N), done=_rq_done, times=_rq_times)
+    base = drain(d, "baseline", _queue_baseline, _events(chat, "bl", N), done=_rq_done, times=_rq_times, stock_rq=True)
+    same = drain(d, "same worker", _queue_baseline, _events(chat, "sw", N), done=_rq_done, times=_rq_times)
     d.stop_worker()
     d.flush_redis()
 
@@ -165,17 +169,25 @@ def run(d: Deployment) -> Section:
             ", ".join(f"{k} {v}" for k, v in ours["answers"].items())
             + (f"; {ours['missing_answers']} unanswered" if ours["missing_answers"] else ""),
         ],
-        [
-            "**baseline**: trivial RQ jobs, same worker class and serializer",
-            str(N),
-            fmt(base["seconds"], 2),
-            fmt(base["rate"], 0),
-            fmt(base["worker_cpu"], 2),
-            fmt(base["commands_per_job"], 1),
-            ", ".join(f"{k} {v}" for k, v in base["statuses"].items()),
-        ],
+        _rq_row("**baseline**: trivial RQ jobs, RQ's own `rq worker` (`SimpleWorker`, JSON serializer)", base),
+        _rq_row("trivial RQ jobs, our worker class (`evi-toolhost worker --pool-size 1`)", same),
     ]
     ratio = ours["rate"] / base["rate"]
+    extra_commands = ours["commands_per_job"] - base["commands_per_job"]
+    section.goals = [
+        Goal(
+            "worker calls/s, ours / RQ's trivial jobs",
+            f"{ratio:.2f}x ({fmt(ours['rate'], 0)} / {fmt(base['rate'], 0)})",
+            f">= {RATIO_GOAL}x",
+            ratio >= RATIO_GOAL,
+        ),
+        Goal(
+            "Redis commands per call, ours - RQ's per trivial job",
+            f"{extra_commands:+.1f} ({ours['commands_per_job']:.1f} / {base['commands_per_job']:.1f})",
+            f"<= +{EXTRA_COMMANDS_GOAL}",
+            extra_commands <= EXTRA_COMMANDS_GOAL,
+        ),
+    ]
     per_call_ms = 1000 / ours["rate"] - 1000 / base["rate"]
     section.notes += [
         f"**ratio ours / baseline: {ratio:.2f}x the calls/s**, i.e. {per_call_ms:.2f} ms of our own work per call "
@@ -190,8 +202,20 @@ def run(d: Deployment) -> Section:
         "Baseline, Redis commands by name: " + ", ".join(f"{k} {v / N:.1f}" for k, v in base["top_commands"]) + ".",
         *profiled,
     ]
-    section.data = {"ours": ours, "baseline": base, "ratio": ratio}
+    section.data = {"ours": ours, "baseline": base, "same_worker": same, "ratio": ratio}
     return section
+
+
+def _rq_row(label: str, result: dict[str, Any]) -> list[str]:
+    return [
+        label,
+        str(N),
+        fmt(result["seconds"], 2),
+        fmt(result["rate"], 0),
+        fmt(result["worker_cpu"], 2),
+        fmt(result["commands_per_job"], 1),
+        ", ".join(f"{k} {v}" for k, v in result["statuses"].items()),
+    ]
 
 
 WORKER_NEEDLES = {
@@ -199,12 +223,12 @@ WORKER_NEEDLES = {
     "perform_job (rq/": "RQ perform_job (ours inside)",
     "prepare_job_execution (rq/": "- RQ marking the job started",
     "handle_job_success (rq/": "- RQ success bookkeeping",
+    "heartbeat (rq/": "- RQ heartbeats",
     "run_tool_call (workers/jobs.py": "run_tool_call",
-    "_claim_run (workers/jobs.py": "- claim run + schedule guard",
-    "update_call (workers/records.py": "- call records",
-    "execute (workers/execution.py": "- handler execution",
-    "_answer (workers/jobs.py": "- answering (claim, delivery, record, guard cancel)",
-    "_send_by_http (workers/delivery.py": "- HTTP send of the answer",
+    "claim_run (workers/tool_calls.py": "- run claim",
+    "execute (workers/handlers/execution.py": "- handler execution",
+    "deliver_and_record (workers/tool_calls.py": "- answering (route and claim, HTTP send, record)",
+    "HttpControlPlane.send (service/evi/control_plane.py": "- HTTP send of the answer",
     "redis/": "redis-py (anywhere)",
     "httpcore/": "httpx/httpcore (anywhere)",
     "pydantic": "pydantic (anywhere)",

@@ -29,7 +29,7 @@ from service.queue import contract
 from service.redis_client import text
 from workers import conversation
 from workers.handlers.context import ToolContext
-from workers.handlers.execution import Answer, execute
+from workers.handlers.execution import Answer, execute_in_thread
 from workers.handlers.registry import RegisteredTool
 from workers.records import CallStatus, finish_call, update_call
 from workers.redis_retry import patient_until, retry_redis, retry_redis_async
@@ -83,9 +83,7 @@ def run_tool_call(
         return "duplicate"
     started_ms = now_ms()
     context = context_factory(runtime, tool_call, deadline)
-    outcome = runtime.job_loop().run_until_complete(
-        execute(runtime.registry, call, context, deadline, runtime.executor)
-    )
+    outcome = execute_in_thread(runtime.registry, call, context, deadline, runtime.job_loop, runtime.executor)
     status = CallStatus.ANSWERED if outcome.status == "answered" else CallStatus(outcome.status)
     return answer(
         runtime,

@@ -33,6 +33,7 @@ from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
 
+HEARTBEAT_EVERY_SECONDS = 1.0
 SLOT_WAIT_SECONDS = 5.0
 PREPARE_PATIENCE_SECONDS = 2.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
@@ -71,6 +72,8 @@ class ToolhostWorker(SimpleWorker):
             self.death_penalty_class = NoDeathPenalty
         self._handing_off = False
         self._waiting_for_job = False
+        self._last_beat = -HEARTBEAT_EVERY_SECONDS
+        self._recorded_state: str | None = None
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         # RQ installs its signal handlers only after bootstrap: a stop requested while the worker starts would
@@ -122,9 +125,15 @@ class ToolhostWorker(SimpleWorker):
     # RQ ends a worker on any Redis error outside its dequeue wait, and with it every call and watchdog task
     # that process runs. Its bookkeeping can wait for Redis to come back instead.
 
-    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        # RQ heartbeats before and after every dequeue, three commands each, while its key lives for minutes
+        # (worker_ttl): beside a job's own (in its start's pipeline), once a second is plenty.
+        if pipeline is None and timeout is None and time.monotonic() - self._last_beat < HEARTBEAT_EVERY_SECONDS:
+            return
         try:
-            super().heartbeat(*args, **kwargs)
+            super().heartbeat(timeout, pipeline)
+            if pipeline is None:
+                self._last_beat = time.monotonic()
         except TRANSIENT as exc:
             self.log.warning("Worker %s: heartbeat skipped, Redis unavailable (%s)", self.name, type(exc).__name__)
 
@@ -142,8 +151,12 @@ class ToolhostWorker(SimpleWorker):
         # RQ's loop says "idle" whenever it dequeues; the worker is busy while any of its jobs runs.
         if state == WorkerStatus.IDLE and self.executions:
             state = WorkerStatus.BUSY
+        if pipeline is None and state == self._recorded_state:
+            self._state = state
+            return  # RQ writes it before every dequeue; unchanged, it needs no command
         try:
             super().set_state(state, pipeline)
+            self._recorded_state = state if pipeline is None else None
         except TRANSIENT as exc:
             if pipeline is not None:
                 raise

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -143,18 +144,18 @@ def to_content(value: Any) -> str:
     return to_json(value).decode()
 
 
-async def execute(
-    registry: Registry,
-    call: ToolCallMessage,
-    context: Callable[[RegisteredTool], ToolContext],
-    deadline: float,
-    executor: Executor | None = None,
-) -> Outcome:
-    """Run `call` and return its answer. Never raises for anything the handler does.
+@dataclass(frozen=True)
+class Ready:
+    """A call whose tool exists, whose arguments are valid and whose deadline has not passed: run it."""
 
-    `context` builds the handler's `ToolContext` (only called if the handler runs); `deadline` is epoch
-    seconds; sync handlers run on `executor` (default: the process's reused daemon threads).
-    """
+    tool: RegisteredTool
+    kwargs: dict[str, Any]
+
+
+def prepare(
+    registry: Registry, call: ToolCallMessage, context: Callable[[RegisteredTool], ToolContext], deadline: float
+) -> Ready | Outcome:
+    """What to run for `call`, or the answer when nothing is to run (unknown tool, invalid arguments, too late)."""
     tool = registry.get(call.name)
     if tool is None:
         names = registry.names()
@@ -178,35 +179,105 @@ async def execute(
         log.warning("tool call %s (%s) picked up after its deadline: not run", call.tool_call_id, tool.name)
         error = f"{tool.name} was not started: its deadline passed while queued"
         return Outcome(timeout_answer(call, tool, error), "timeout", False)
-
-    ctx = context(tool)
     if tool.arguments.context_param is not None:
-        kwargs[tool.arguments.context_param] = ctx
+        kwargs[tool.arguments.context_param] = context(tool)
+    return Ready(tool, kwargs)
+
+
+async def execute(
+    registry: Registry,
+    call: ToolCallMessage,
+    context: Callable[[RegisteredTool], ToolContext],
+    deadline: float,
+    executor: Executor | None = None,
+) -> Outcome:
+    """Run `call` and return its answer. Never raises for anything the handler does.
+
+    `context` builds the handler's `ToolContext` (only called if the handler runs); `deadline` is epoch
+    seconds; sync handlers run on `executor` (default: the process's reused daemon threads).
+    """
+    ready = prepare(registry, call, context, deadline)
+    if isinstance(ready, Outcome):
+        return ready
     started = time.time()
     try:
-        value = await _run(tool, kwargs, deadline, executor)
+        value = await _run(ready.tool, ready.kwargs, deadline, executor)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            raise
+        return outcome_of_failure(call, ready.tool, exc, started, deadline)
+    return outcome_of_value(call, ready.tool, value, started, deadline)
+
+
+def execute_in_thread(
+    registry: Registry,
+    call: ToolCallMessage,
+    context: Callable[[RegisteredTool], ToolContext],
+    deadline: float,
+    loop: Callable[[], asyncio.AbstractEventLoop],
+    executor: Executor | None = None,
+) -> Outcome:
+    """`execute` from a thread with no running loop: a sync handler is waited for right here (no event loop in
+    between), an async one runs on `loop()`, this thread's own."""
+    tool = registry.get(call.name)
+    if tool is None or tool.is_async:
+        return loop().run_until_complete(execute(registry, call, context, deadline, executor))
+    ready = prepare(registry, call, context, deadline)
+    if isinstance(ready, Outcome):
+        return ready
+    started = time.time()
+    future = (executor or HANDLER_THREADS).submit(functools.partial(ready.tool.func, **ready.kwargs))
+    try:
+        value = future.result(timeout=max(0.0, deadline - time.time()))
+    except FutureTimeout:
+        future.cancel()
+        _abandoned(ready.tool)
+        return outcome_of_failure(call, ready.tool, _DeadlinePassed(), started, deadline)
+    except Exception as exc:
+        return outcome_of_failure(call, ready.tool, exc, started, deadline)
+    return outcome_of_value(call, ready.tool, value, started, deadline)
+
+
+def outcome_of_value(
+    call: ToolCallMessage, tool: RegisteredTool, value: Any, started: float, deadline: float
+) -> Outcome:
+    try:
         content = to_content(value)
-    except _DeadlinePassed:
+    except Exception as exc:
+        return outcome_of_failure(call, tool, exc, started, deadline)
+    return Outcome(tool_response(call, content), "answered", True)
+
+
+def outcome_of_failure(
+    call: ToolCallMessage, tool: RegisteredTool, exc: Exception, started: float, deadline: float
+) -> Outcome:
+    """The answer for a handler that raised `exc` (or ran past its deadline: `_DeadlinePassed`)."""
+    if isinstance(exc, _DeadlinePassed):
         log.warning("tool call %s (%s) timed out after %.2f s", call.tool_call_id, tool.name, time.time() - started)
         error = f"{tool.name} timed out after {deadline - started:.1f} s"
         return Outcome(timeout_answer(call, tool, error), "timeout", True)
-    except ToolError as exc:
+    if isinstance(exc, ToolError):
         log.info("tool call %s (%s) raised ToolError %s", call.tool_call_id, tool.name, exc.code)
-        message = tool_error(call, exc.code, exc.content, f"{tool.name} reported {exc.code}")
-        return Outcome(message, "failed", True)
-    except PydanticSerializationError:
-        log.exception("tool call %s (%s) returned a value that is not JSON", call.tool_call_id, tool.name)
+        return Outcome(tool_error(call, exc.code, exc.content, f"{tool.name} reported {exc.code}"), "failed", True)
+    if isinstance(exc, PydanticSerializationError):
+        log.error("tool call %s (%s) returned a value that is not JSON", call.tool_call_id, tool.name, exc_info=exc)
         message = tool_error(
             call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} returned a non-JSON value"
         )
         return Outcome(message, "failed", True)
-    except Exception as exc:
-        log.exception("tool call %s (%s) failed", call.tool_call_id, tool.name)
-        message = tool_error(
-            call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} raised {type(exc).__name__}"
-        )
-        return Outcome(message, "failed", True)
-    return Outcome(tool_response(call, content), "answered", True)
+    log.error("tool call %s (%s) failed", call.tool_call_id, tool.name, exc_info=exc)
+    message = tool_error(
+        call, ErrorCode.TOOL_FAILED, failure_content(tool, tool.name), f"{tool.name} raised {type(exc).__name__}"
+    )
+    return Outcome(message, "failed", True)
+
+
+def _abandoned(tool: RegisteredTool) -> None:
+    log.error(
+        "sync tool %s is still running in its thread after the deadline; "
+        "Python cannot stop a thread, so it keeps that thread until it returns",
+        tool.name,
+    )
 
 
 async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, executor: Executor | None) -> Any:
@@ -226,9 +297,5 @@ async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, ex
         # Give a well-behaved handler a moment to unwind; one that ignores cancellation is left behind.
         await asyncio.wait({future}, timeout=CANCEL_GRACE_SECONDS)
     else:
-        log.error(
-            "sync tool %s is still running in its thread after the deadline; "
-            "Python cannot stop a thread, so it keeps that thread until it returns",
-            tool.name,
-        )
+        _abandoned(tool)
     raise _DeadlinePassed
