@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service.health import healthz, readyz
+from service.heap import freeze_startup_heap
 from service.queue.enqueue import Enqueuer
 from service.redis_client import connect_async
 from service.responses import error_response
@@ -33,13 +34,16 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "the service failed to handle this request")
 
 
-def create_app(settings: Settings, redis: AsyncRedis | None = None) -> Starlette:
-    """The app; `redis` is the asyncio client it uses (default: one for `settings.redis_url`, closed at shutdown)."""
+def create_app(settings: Settings, redis: AsyncRedis | None = None, *, freeze_heap: bool = False) -> Starlette:
+    """The app; `redis` is the asyncio client it uses (default: one for `settings.redis_url`, closed at shutdown).
+    `freeze_heap`: in a serving process, exempt what start-up made from the garbage collector (`service.heap`)."""
     owns_redis = redis is None
     client = redis if redis is not None else connect_async(settings.redis_url, socket_timeout=None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if freeze_heap:
+            freeze_startup_heap()
         yield
         if owns_redis:
             await client.aclose()
@@ -66,4 +70,4 @@ def create_app(settings: Settings, redis: AsyncRedis | None = None) -> Starlette
 
 def create_app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and `evi-toolhost web`."""
-    return create_app(load_settings())
+    return create_app(load_settings(), freeze_heap=True)

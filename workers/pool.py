@@ -14,6 +14,7 @@ from redis import Redis
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
+from service.heap import freeze_startup_heap
 from workers.runtime import warm_up
 from workers.worker import PooledWorker
 
@@ -32,4 +33,5 @@ class ToolhostPool(WorkerPool):
     def start_workers(self, *args: Any, **kwargs: Any) -> None:
         PooledWorker.pool_pid = os.getpid()
         warm_up()
+        freeze_startup_heap()
         super().start_workers(*args, **kwargs)

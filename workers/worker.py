@@ -28,6 +28,7 @@ from rq.timeouts import BaseDeathPenalty
 from rq.worker import WorkerStatus
 
 from service.child_processes import die_with_parent
+from service.heap import freeze_startup_heap
 from service.settings import load_settings
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
@@ -82,6 +83,7 @@ class ToolhostWorker(SimpleWorker):
         # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog.
         get_runtime().start_watchdog()
         super().bootstrap(*args, **kwargs)
+        freeze_startup_heap()
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         if self.slots is None:

@@ -8,6 +8,7 @@ import signal
 
 from evi_toolhost.startup import redis_answers
 from service.evi.control_plane import HttpControlPlane, make_http_client
+from service.heap import freeze_startup_heap
 from service.logs import configure_logging
 from service.redis_client import connect, connect_async
 from service.settings import load_settings
@@ -27,8 +28,10 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    relay = Relay(settings, redis, control_plane=control_plane, lease_ms=args.lease_ms)
+    freeze_startup_heap()
     try:
-        await Relay(settings, redis, control_plane=control_plane, lease_ms=args.lease_ms).run(stop)
+        await relay.run(stop)
     finally:
         await http.aclose()
         await redis.aclose()
