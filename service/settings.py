@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     tool_timeout_seconds: float = Field(default=10.0, gt=0)
     worker_pool_size: int = Field(default=4, gt=0)
-    worker_concurrency: int = Field(default=32, ge=1)
+    worker_concurrency: int = Field(default=64, ge=1)
     record_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     transcripts_enabled: bool = True
     delivery_grace_seconds: float = Field(default=2.0, ge=0)
