@@ -26,6 +26,8 @@ class Snapshot:
     rss_kb: int
     pss_kb: int
     detail: str
+    largest_kb: int = 0
+    """The largest single process's RSS (a pool's parent or one of its children)."""
 
 
 @dataclass
@@ -246,7 +248,7 @@ class Deployment:
                 detail = f"pool size {self.worker_pool_size}, {rss[0] / 1024:.0f} + [{children}]"
             else:
                 detail = f"{len(pids)} process(es)"
-            self.snapshots.append(Snapshot(stage, name, sum(rss), sum(pss), detail))
+            self.snapshots.append(Snapshot(stage, name, sum(rss), sum(pss), detail, max(rss)))
 
     # -- teardown ------------------------------------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ Run alone (`python -m bench memory`), it starts the default deployment and warms
 from __future__ import annotations
 
 from bench.deployment import Deployment, Snapshot
-from bench.harness import Section, log
+from bench.harness import Goal, Section, log
+
+PROCESS_RSS_GOAL_MB = 100
 
 
 def run(d: Deployment) -> Section:
@@ -58,5 +60,15 @@ def run(d: Deployment) -> Section:
         "parent, its worker children and RQ's scheduler child (the children's sizes in MB RSS listed); RSS counts "
         "the pages they share after the fork once per process, PSS divides them between the processes."
     )
+    largest = max(d.snapshots, key=lambda snap: snap.largest_kb, default=None)
+    if largest is not None:
+        section.goals = [
+            Goal(
+                "largest single process, RSS",
+                f"{largest.largest_kb / 1024:.1f} MB ({largest.process}, {largest.stage})",
+                f"<= {PROCESS_RSS_GOAL_MB} MB",
+                largest.largest_kb / 1024 <= PROCESS_RSS_GOAL_MB,
+            )
+        ]
     section.data = {"snapshots": [snap.__dict__ for snap in d.snapshots]}
     return section

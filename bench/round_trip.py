@@ -21,13 +21,16 @@ from rq.utils import utcparse
 
 from bench import driver
 from bench.deployment import Deployment
-from bench.harness import BenchError, Section, fmt, log, wait_until
+from bench.harness import BenchError, Goal, Section, fmt, log, wait_until
 from service.redis_client import text
 
 RATE = 50.0
 DURATION_SECONDS = 20.0
 WARMUP_CALLS = 50
 SOCKET_WAIT_SECONDS = 6.0
+P50_GOAL_MS = 2.0
+P99_GOAL_MS = 4.0
+"""How much later than the inline baseline ours may answer, at p50 and p99."""
 
 
 def measure(
@@ -110,6 +113,20 @@ def run(d: Deployment) -> Section:
         _row("ours, answer over the relay's socket", socket_outcome, socket_note),
     ]
     o, b = ours.summary(), base.summary()
+    section.goals = [
+        Goal(
+            "round trip p50, ours - inline",
+            f"+{o['p50'] - b['p50']:.2f} ms ({o['p50']:.2f} / {b['p50']:.2f})",
+            f"<= +{P50_GOAL_MS:g} ms",
+            o["p50"] - b["p50"] <= P50_GOAL_MS,
+        ),
+        Goal(
+            "round trip p99, ours - inline",
+            f"+{o['p99'] - b['p99']:.2f} ms ({o['p99']:.2f} / {b['p99']:.2f})",
+            f"<= +{P99_GOAL_MS:g} ms",
+            o["p99"] - b["p99"] <= P99_GOAL_MS,
+        ),
+    ]
     section.notes += [
         f"**difference ours - baseline: p50 +{o['p50'] - b['p50']:.2f} ms, p95 +{o['p95'] - b['p95']:.2f} ms, "
         f"p99 +{o['p99'] - b['p99']:.2f} ms** (ours {o['p50'] / b['p50']:.1f}x the baseline at p50).",

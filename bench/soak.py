@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from bench import driver
 from bench.deployment import Deployment
-from bench.harness import Section, fmt, log
+from bench.harness import Goal, Section, fmt, log
+from bench.memory import PROCESS_RSS_GOAL_MB
 from bench.processes import descendants, rss_kb
 
 RATE = 100
@@ -142,10 +143,28 @@ def run(deployment: Deployment) -> Section:
         "first minute (warm) to the end; worker children are the pool's worker processes.",
         f"Chats alternate every {BATCH_SECONDS} s between one whose socket the relay holds and one answered by HTTP.",
     ]
+    largest = max((max(values) for values in memory.samples.values()), default=0.0)
+    goals = [
+        Goal("acknowledged calls lost", str(lost), "0", lost == 0),
+        Goal("acknowledged calls answered twice", str(doubled), "0", doubled == 0),
+        Goal(
+            "RSS growth of any process, minute 1 to end",
+            "flat" if flat else "NOT flat",
+            f"within {FLAT_WITHIN:.0%}",
+            flat,
+        ),
+        Goal(
+            "largest single process, RSS",
+            f"{largest:.1f} MB",
+            f"<= {PROCESS_RSS_GOAL_MB} MB",
+            largest <= PROCESS_RSS_GOAL_MB,
+        ),
+    ]
     return Section(
         f"Soak: {elapsed / 60:.1f} minutes at {RATE} calls/s, mixed tools",
         ["process", "RSS at 1 min MB", "RSS at end MB", "max MB", "growth", "flat"],
         rows,
         notes,
+        goals,
         data={"acknowledged": acknowledged, "lost": lost, "double": doubled, "memory": memory.samples, "kinds": kinds},
     )
