@@ -109,9 +109,10 @@ async def test_a_bad_server_is_one_line_and_the_others_tools_stay() -> None:
         ]
     )
     began = time.monotonic()
-    hub, lines = await started(servers, registry, timeout=2.0)
+    # Long enough for a stdio server to start on a loaded machine; the silent one costs exactly this long.
+    hub, lines = await started(servers, registry, timeout=5.0)
     try:
-        assert time.monotonic() - began < 6
+        assert time.monotonic() - began < 5.0 + 4
         assert registry.names() == ["odd_echo", *weather_names("weather")]
         assert len(lines) == 3
         odd, gone, mute = lines
@@ -124,7 +125,7 @@ async def test_a_bad_server_is_one_line_and_the_others_tools_stay() -> None:
             "MCP server gone (http://127.0.0.1:1/mcp): it cannot be reached (All connection attempts failed); "
             "its tools are left out"
         )
-        assert mute.endswith("): it did not answer within 2 s; its tools are left out")
+        assert mute.endswith("): it did not answer within 5 s; its tools are left out")
         assert all("\n" not in line for line in lines)
     finally:
         await hub.close()
