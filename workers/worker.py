@@ -25,10 +25,12 @@ from rq.executions import Execution
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseDeathPenalty
+from rq.utils import now
 from rq.worker import WorkerStatus
 
 from service.child_processes import die_with_parent
 from service.heap import freeze_startup_heap
+from service.queue import contract
 from service.settings import load_settings
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
@@ -75,6 +77,8 @@ class ToolhostWorker(SimpleWorker):
         self._waiting_for_job = False
         self._last_beat = -HEARTBEAT_EVERY_SECONDS
         self._recorded_state: str | None = None
+        self._prepared: set[str] = set()
+        """Jobs whose start `prepare_execution` already recorded (see there)."""
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         # RQ installs its signal handlers only after bootstrap: a stop requested while the worker starts would
@@ -123,6 +127,31 @@ class ToolhostWorker(SimpleWorker):
             raise
         finally:
             self._handing_off = False
+
+    def prepare_execution(self, job: Job) -> Execution:
+        # RQ marks a job started in two MULTI/EXEC round trips: its execution record here, then the job's own status,
+        # heartbeat and TTL in `prepare_job_execution` as the job begins. Nothing between them needs the first one's
+        # reply, so both go out here in one, which takes one round trip off every call's path to its handler.
+        with self.connection.pipeline() as pipeline:
+            heartbeat_ttl = self.get_heartbeat_ttl(job)
+            execution = Execution.create(job, heartbeat_ttl, pipeline=pipeline, worker_name=self.name)
+            self.executions[execution.id] = execution
+            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
+            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
+            job.prepare_for_execution(self.name, pipeline=pipeline)
+            pipeline.persist(job.key)
+            if len(self.queues) == 1:
+                pipeline.lrem(contract.rq_intermediate_queue(self.queues[0].name), 1, job.id)
+            pipeline.execute()
+        self._prepared.add(job.id)
+        return execution
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        if job.id in self._prepared:
+            self._prepared.discard(job.id)
+            return
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
 
     # RQ ends a worker on any Redis error outside its dequeue wait, and with it every call and watchdog task
     # that process runs. Its bookkeeping can wait for Redis to come back instead.
