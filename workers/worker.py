@@ -123,6 +123,7 @@ class ToolhostWorker(SimpleWorker):
         try:
             self.slots.start(self._perform_in_thread, job, queue, execution)
         except BaseException:
+            self._prepared.discard(job.id)
             self.slots.give_back()
             raise
         finally:
