@@ -8,11 +8,7 @@ relay, so one exists wherever calls run, and every `SWEEP_INTERVAL_SECONDS`:
   `SLACK_MS` past its deadline (the slack lets a worker that finished in time deliver first). It sends
   through the same delivery and the same answer claim as a worker, so among worker, relay and several
   watchdogs exactly one answer goes out;
-- queues again a call whose job was popped but never started (a pop whose reply was lost as Redis went
-  down, a worker killed between pop and start): still in RQ's intermediate list `REQUEUE_AFTER_MS` after it
-  got there. RQ's own recovery of that list runs every few minutes, far past a voice call's deadline; this
-  gets the call run while its deadline allows. (A worker killed in the millisecond between RQ's start of the
-  job and its run claim leaves the call to its deadline's timeout answer.)
+- queues again a call whose job was popped but never started (`workers.lost_jobs`).
 """
 
 from __future__ import annotations
@@ -33,62 +29,18 @@ from service.queue import contract
 from service.redis_client import text
 from workers.delivery import Delivery
 from workers.handlers.errors import ErrorCode
+from workers.lost_jobs import REQUEUE_AFTER_MS, LostJobs
 from workers.redis_retry import retry_redis_async
 
 log = logging.getLogger("evi_toolhost.watchdog")
 
 SWEEP_INTERVAL_SECONDS = 0.05
 SLACK_MS = 200
-REQUEUE_AFTER_MS = 1000
-MIN_REQUEUE_BUDGET_MS = 1000
-"""A lost call with less time than this left is not run again: its timeout answer comes sooner."""
 BATCH = 50
 REDIS_PATIENCE_SECONDS = 10.0
 """How long one answer's Redis steps are retried while Redis is away."""
 LATE_ANSWER_SECONDS = 3.0
 Fallback = Callable[[str], str | None]
-
-REQUEUE = """
--- RQ moves each job it pops into the queue's intermediate list and takes it out when the job starts: a job
--- still there REQUEUE_AFTER_MS after it was first seen there lost its worker between pop and start, and is
--- queued again at the front. The list holds only jobs being handed to workers, so a sweep costs the same
--- whatever the backlog; when each was first seen is kept in a hash beside it. Atomic: of several watchdogs,
--- one queues a lost job once.
--- KEYS: 1 the intermediate list, 2 the queue, 3 first-seen hash, 4 evi:deadlines
--- ARGV: 1 now (ms), 2 REQUEUE_AFTER_MS, 3 MIN_REQUEUE_BUDGET_MS, 4 job id prefix of tool calls
-local now = tonumber(ARGV[1])
-local popped = redis.call('LRANGE', KEYS[1], 0, -1)
-local seen = redis.call('HGETALL', KEYS[3])
-local first = {}
-for i = 1, #seen, 2 do
-    first[seen[i]] = tonumber(seen[i + 1])
-end
-local present = {}
-local requeued = {}
-for _, job_id in ipairs(popped) do
-    present[job_id] = true
-    local since = first[job_id]
-    if not since then
-        redis.call('HSET', KEYS[3], job_id, now)
-    elseif now - since >= tonumber(ARGV[2]) then
-        redis.call('HDEL', KEYS[3], job_id)
-        redis.call('LREM', KEYS[1], 0, job_id)
-        local call_id = string.sub(job_id, #ARGV[4] + 1)
-        local deadline = tonumber(redis.call('ZSCORE', KEYS[4], call_id))
-        -- a call too close to its deadline is not run again: its timeout answer comes sooner
-        if not deadline or deadline - now >= tonumber(ARGV[3]) then
-            redis.call('LPUSH', KEYS[2], job_id)
-            table.insert(requeued, job_id)
-        end
-    end
-end
-for job_id, _ in pairs(first) do
-    if not present[job_id] then
-        redis.call('HDEL', KEYS[3], job_id)
-    end
-end
-return requeued
-"""
 
 
 def generic_fallback(name: str) -> str:
@@ -112,7 +64,7 @@ class Watchdog:
         self.record_ttl_seconds = record_ttl_seconds
         self.delivery_grace_seconds = delivery_grace_seconds
         self._answering: dict[str, asyncio.Task[None]] = {}
-        self._requeue = redis.register_script(REQUEUE)
+        self._lost_jobs = LostJobs(redis)
         self._last_requeue = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -206,15 +158,7 @@ class Watchdog:
 
     async def requeue_lost(self) -> int:
         """Queue again each call whose job left the queue but never started; how many were queued again."""
-        requeued = await self._requeue(
-            keys=[
-                contract.rq_intermediate_queue(contract.TOOLS_QUEUE),
-                contract.rq_queue(contract.TOOLS_QUEUE),
-                contract.POPPED_SINCE,
-                contract.DEADLINES,
-            ],
-            args=[now_ms(), REQUEUE_AFTER_MS, MIN_REQUEUE_BUDGET_MS, contract.job_id_prefix("tool_call")],
-        )
-        for raw in requeued:
-            log.warning("job %s was popped by a worker that never started it; queued it again", text(raw))
+        requeued = await self._lost_jobs.requeue(now_ms())
+        for job_id in requeued:
+            log.warning("job %s was popped by a worker that never started it; queued it again", job_id)
         return len(requeued)

@@ -132,8 +132,8 @@ DEADLINES = f"{PREFIX}:deadlines"
 the watchdog answers `timeout` for any member past due, whatever happened to its job."""
 
 POPPED_SINCE = f"{PREFIX}:popped-since"
-"""When the watchdog first saw each job id in RQ's intermediate list (epoch ms), to tell a job that lost its
-worker between pop and start from one being handed over."""
+"""When a watchdog first saw each tool call's job popped but not started (epoch ms; `workers.lost_jobs`), to tell a
+job that lost its worker between pop and start from one being handed over."""
 
 TOOL_TIMEOUTS = f"{PREFIX}:tools:timeouts"
 """Hash: tool name -> timeout (ms), published by each worker at start, read by the intake for deadlines."""

@@ -73,16 +73,23 @@ def test_a_call_whose_job_is_lost_is_answered_timeout_by_the_deadline(stack: Sta
     assert stack.record(tool_call_id)["note"] == "never_started"
 
 
-def test_a_call_whose_queue_entry_is_lost_is_queued_again_and_answered(stack: Stack) -> None:
+@pytest.mark.parametrize("popped_by", ["BLMOVE", "BLPOP"])
+def test_a_call_popped_by_a_worker_that_never_started_it_is_queued_again_and_answered(
+    stack: Stack, popped_by: str
+) -> None:
     chat_id = stack.chat(allow_connection=False)
     tool_call_id, sent_at = stack.call("get_weather", {"city": "Lima"}, chat_id)
     job_id = contract.job_id("tool_call", tool_call_id)
-    # popped by a worker that died before starting it: RQ moves what it pops into the intermediate list
-    popped = stack.redis.lmove(QUEUE, contract.rq_intermediate_queue(contract.TOOLS_QUEUE), "LEFT", "RIGHT")
+    # popped by a worker that died before starting it: a worker on one queue moves what it pops into RQ's
+    # intermediate list (BLMOVE); one on several queues, as by default, keeps no copy of it (BLPOP)
+    if popped_by == "BLMOVE":
+        popped = stack.redis.lmove(QUEUE, contract.rq_intermediate_queue(contract.TOOLS_QUEUE), "LEFT", "RIGHT")
+    else:
+        popped = stack.redis.lpop(QUEUE)
     assert popped == job_id.encode()
     with stack.worker(1):
         answer = stack.only_answer(tool_call_id, timeout=12)
-    print(f"\nlost queue entry: queued again and answered {answer.received_at - sent_at:.1f} s after the webhook")
+    print(f"\npopped by {popped_by}, never started: answered {answer.received_at - sent_at:.1f} s after the webhook")
     assert answer.message["type"] == "tool_response"
     assert answer.received_at < sent_at + 10
 

@@ -16,7 +16,8 @@ from service.queue import contract
 from service.queue.enqueue import Enqueuer
 from tests.support.webhooks import tool_call_payload
 from workers.delivery import Delivery
-from workers.watchdog import MIN_REQUEUE_BUDGET_MS, REQUEUE_AFTER_MS, SLACK_MS, Watchdog
+from workers.lost_jobs import REQUEUE_AFTER_MS
+from workers.watchdog import SLACK_MS, Watchdog
 
 T = TypeVar("T")
 QUEUE = contract.rq_queue(contract.TOOLS_QUEUE)
@@ -162,50 +163,3 @@ def test_a_lost_job_is_queued_again_at_the_front_once() -> None:
         return first, second
 
     assert run(scenario) == (1, 0)
-
-
-def test_a_job_just_popped_is_noted_and_left_to_its_worker() -> None:
-    rig = Rig()
-    sync = fakeredis.FakeRedis(server=rig.server)
-
-    async def scenario() -> int:
-        call_id = await rig.call(overdue_ms=-5000)
-        job_id = lose_the_job(sync, call_id, seen_ms_ago=None)
-        requeued = await rig.watchdog().requeue_lost()
-        assert sync.lrange(INTERMEDIATE, 0, -1) == [job_id.encode()]
-        assert sync.hget(contract.POPPED_SINCE, job_id) is not None
-        sync.lrem(INTERMEDIATE, 0, job_id)  # its worker started it
-        requeued += await rig.watchdog().requeue_lost()
-        assert sync.hlen(contract.POPPED_SINCE) == 0
-        return requeued
-
-    assert run(scenario) == 0
-    assert sync.llen(QUEUE) == 0
-
-
-def test_a_lost_job_too_close_to_its_deadline_is_left_to_the_timeout_answer() -> None:
-    rig = Rig()
-    sync = fakeredis.FakeRedis(server=rig.server)
-
-    async def scenario() -> int:
-        call_id = await rig.call(overdue_ms=-(MIN_REQUEUE_BUDGET_MS - 300))
-        lose_the_job(sync, call_id, seen_ms_ago=REQUEUE_AFTER_MS + 100)
-        return await rig.watchdog().requeue_lost()
-
-    assert run(scenario) == 0
-    assert sync.llen(QUEUE) == 0
-    assert sync.llen(INTERMEDIATE) == 0
-
-
-def test_a_backlog_waiting_its_turn_is_left_alone() -> None:
-    rig = Rig()
-    sync = fakeredis.FakeRedis(server=rig.server)
-
-    async def scenario() -> int:
-        for _ in range(20):
-            await rig.call(overdue_ms=-5000)
-        return await rig.watchdog().requeue_lost()
-
-    assert run(scenario) == 0
-    assert sync.llen(QUEUE) == 20
-    assert sync.hlen(contract.POPPED_SINCE) == 0
