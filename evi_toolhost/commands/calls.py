@@ -125,6 +125,7 @@ async def _tail(redis: Redis, query: CallQuery, args: argparse.Namespace) -> int
     until = time.monotonic() + args.seconds if args.seconds is not None else None
     shown = 0
     await follower.poll(redis, now_ms())
+    print("following new calls as they finish (Ctrl-C to stop)", file=sys.stderr, flush=True)
     while until is None or time.monotonic() < until:
         await asyncio.sleep(args.interval)
         for call_id, record in await follower.poll(redis, now_ms()):

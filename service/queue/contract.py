@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from rq.defaults import RQ_KEY_PREFIX
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.queue import Queue
@@ -45,6 +46,8 @@ def queue_for(event_name: str) -> str:
 
 RQ_WORKERS: str = REDIS_WORKER_KEYS
 """RQ's set of live workers' keys (`rq:worker:{name}`, hashes that expire unless the worker heartbeats)."""
+RQ_WORKER_PREFIX = f"{RQ_KEY_PREFIX}:worker:"
+"""What a worker's key is its name after (`rq.Worker.redis_worker_namespace_prefix`)."""
 
 
 def rq_failed_registry(queue: str) -> str:
