@@ -59,7 +59,7 @@ if ARGV[11] ~= '' then
 end
 redis.call('EXPIRE', KEYS[3], RECORD_TTL)
 redis.call('ZADD', CALL_LOG, ARGV[4], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', CALL_LOG, '-inf', '(' .. (tonumber(ARGV[4]) - RECORD_TTL * 1000))
+redis.call('ZREMRANGEBYSCORE', CALL_LOG, '-inf', string.format('(%d', tonumber(ARGV[4]) - RECORD_TTL * 1000))
 return deadline
 """
 
