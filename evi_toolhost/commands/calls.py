@@ -25,7 +25,7 @@ from evi_toolhost.calls.replay import CannotReplay, Redacted, replay, side_by_si
 from evi_toolhost.startup import import_from_working_directory
 from service.call_log.query import DEFAULT_LIMIT, BadQuery, CallQuery, parse_since
 from service.call_log.reading import Follower, read_call, recent
-from service.call_log.view import STATES
+from service.call_log.view import FINAL, STATES
 from service.evi.timestamps import now_ms
 from service.redis_client import connect_async
 from service.settings import load_settings
@@ -36,23 +36,24 @@ PROG = "evi-toolhost calls"
 DIFFERS, CANNOT, REDACTED = 1, 2, 3
 
 
-def add_filters(parser: argparse.ArgumentParser) -> None:
+def add_filters(parser: argparse.ArgumentParser, *, states: tuple[str, ...] = STATES) -> None:
     parser.add_argument("--tool", help="only calls of this tool")
-    parser.add_argument("--status", choices=STATES, help="only calls in this state")
+    parser.add_argument("--status", choices=states, help="only calls in this state")
     parser.add_argument("--chat", metavar="CHAT_ID", help="only calls of this chat")
-    parser.add_argument("--since", metavar="AGE|TIME", help="only calls since: 10m, 2h, 30s, 1d ago, or an ISO time")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = "The call log, newest first (without ACTION), or one call shown, followed or replayed."
     add_filters(parser)
+    parser.add_argument("--since", metavar="AGE|TIME", help="only calls since: 10m, 2h, 30s, 1d ago, or an ISO time")
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help=f"default {DEFAULT_LIMIT}")
     actions = parser.add_subparsers(dest="calls_action", metavar="ACTION")
     show = actions.add_parser("show", help="one call's whole record", description="One call's record and timing.")
     show.add_argument("call_id", metavar="ID")
     show.add_argument("--json", action="store_true", help="as one JSON object")
     tail = actions.add_parser("tail", help="follow new calls", description="Each new call as it finishes.")
-    add_filters(tail)
+    add_filters(tail, states=FINAL)
     tail.add_argument("--count", type=int, metavar="N", help="stop after N calls")
     tail.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     tail.add_argument("--interval", type=float, default=0.5, metavar="S", help="how often to look (default 0.5)")
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> CallQuery:
-    since = parse_since(args.since, now_ms()) if args.since else None
+    since = parse_since(args.since, now_ms()) if getattr(args, "since", None) else None
     limit = getattr(args, "limit", DEFAULT_LIMIT)
     return CallQuery(tool=args.tool, status=args.status, chat=args.chat, since_ms=since, limit=limit)
 

@@ -122,7 +122,7 @@ def test_dedupe_hits_delivery_retries_and_the_socket_are_recorded(stack: Stack) 
     assert stack.record(call_id)["transport"] == "socket"
 
 
-def test_calls_tail_prints_each_new_call_as_it_finishes(stack: Stack, tmp_path: object) -> None:
+def test_calls_tail_prints_each_new_call_as_it_finishes(stack: Stack) -> None:
     chat_id = stack.chat(allow_connection=False)
     tail = subprocess.Popen(
         [sys.executable, "-m", "evi_toolhost", "calls", "tail", "--json", "--count", "2", "--seconds", "30"],
