@@ -50,7 +50,7 @@ def lines_of(done: subprocess.CompletedProcess[str]) -> list[str]:
 
 def test_calls_json_lists_the_last_five_calls_newest_first_with_their_outcomes(stack: Stack) -> None:
     chat_id = stack.chat(allow_connection=False)
-    start = int(time.time() * 1000) - 1000
+    start = int(time.time() * 1000)  # after every call made before: these are the newest
     made = [
         ("lookup_order", {"order_id": "A-1"}),  # one more than listed: the oldest is left out
         ("lookup_order", {"order_id": "A-2", "delay_ms": 50}),
@@ -107,10 +107,10 @@ def test_a_record_holds_arguments_answer_worker_timings_and_show_prints_them(sta
 
 def test_dedupe_hits_delivery_retries_and_the_socket_are_recorded(stack: Stack) -> None:
     http_chat = stack.chat(allow_connection=False)
-    payload = tool_call_payload("lookup_order", {"order_id": "C-1", "delay_ms": 300}, chat_id=http_chat)
+    payload = tool_call_payload("lookup_order", {"order_id": "C-1"}, chat_id=http_chat)
+    stack.sim.fail_next_sends(http_chat, [503, 503])  # the answer goes out at the third send
     stack.post(payload)
     assert stack.post(payload).status_code == 200  # the same delivery again: a duplicate
-    stack.sim.fail_next_sends(http_chat, [503, 503])
     call_id = payload["tool_call_message"]["tool_call_id"]
     record = stack.record(call_id)
     assert (record["dedupe_hits"], record["delivery_attempts"], record["transport"]) == ("1", "3", "http")
