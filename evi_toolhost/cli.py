@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "pull": "write evi.yaml from an existing Hume config",
     "chats": "list recent chats, show or export one with its tool calls and emotions",
     "chat-groups": "show the chats of a chat group",
+    "calls": "the call log: list, show, follow or replay recorded tool calls",
 }
 
 

@@ -1,4 +1,4 @@
-"""The web tier: a Starlette app with the webhook intake and health routes."""
+"""The web tier: a Starlette app with the webhook intake, health routes and, when `OPS_TOKEN` is set, the ops page."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from service.health import healthz, readyz
 from service.heap import freeze_startup_heap
+from service.ops.routes import ops_routes
 from service.queue.enqueue import Enqueuer
 from service.redis_client import connect_async
 from service.responses import error_response
@@ -48,11 +49,13 @@ def create_app(settings: Settings, redis: AsyncRedis | None = None, *, freeze_he
         if owns_redis:
             await client.aclose()
 
+    ops = ops_routes(settings.ops_token.get_secret_value()) if settings.ops_token is not None else []
     app = Starlette(
         routes=[
             Route("/hume-webhook", hume_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *ops,
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         lifespan=lifespan,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 REDACTED = "***"
-SECRET_VARIABLES = ("HUME_API_KEY", "HUME_WEBHOOK_SIGNING_KEY", "MCP_TOKEN")
+SECRET_VARIABLES = ("HUME_API_KEY", "HUME_WEBHOOK_SIGNING_KEY", "MCP_TOKEN", "OPS_TOKEN")
 
 
 def configure_logging(level: str | None = None) -> None:

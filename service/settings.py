@@ -17,6 +17,7 @@ from service.mcp_config import McpServerSpec, parse_mcp_servers, parse_timeouts
 
 DEFAULT_API_BASE_URL = "https://api.hume.ai"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+MIN_OPS_TOKEN_CHARS = 16
 
 
 def _split_commas(value: object) -> object:
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     mcp_timeout_seconds: float = Field(default=10.0, gt=0)
     mcp_server_timeouts: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
     mcp_token: SecretStr | None = None
+    ops_token: SecretStr | None = None
 
     @field_validator("hume_api_key")
     @classmethod
@@ -64,10 +66,17 @@ class Settings(BaseSettings):
             raise ValueError("it is empty (set it to your Hume API key)")
         return value
 
-    @field_validator("hume_webhook_signing_key", "mcp_token", mode="before")
+    @field_validator("hume_webhook_signing_key", "mcp_token", "ops_token", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ops_token")
+    @classmethod
+    def _ops_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_OPS_TOKEN_CHARS:
+            raise ValueError(f"it is shorter than {MIN_OPS_TOKEN_CHARS} characters, too easy to guess")
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -23,6 +24,7 @@ import httpx
 import pytest
 import yaml
 from mcp import Client, StdioServerParameters
+from redis import Redis
 
 import evi_toolhost
 from evi_toolhost.as_code import AsCodeError
@@ -31,6 +33,7 @@ from evi_toolhost.embedded_redis import free_port
 from evi_toolhost.simulator import SimulatorState, create_simulator_app
 from evi_toolhost.simulator.script import parse_script
 from evi_toolhost.testing import ToolKit
+from service.queue import contract
 from tests.conftest import TEST_API_KEY
 from tests.support.servers import UvicornThread, wait_for_http
 from workers.handlers.registry import Registry
@@ -81,6 +84,9 @@ CHECKED: dict[str, str] = {
     "# EVI configuration as code for the example tools": "test_the_evi_yaml_block_is_the_example_file",
     "evi-toolhost pull --config-id": "test_pull_plan_apply_run_against_the_simulator",
     "evi-toolhost chats list": "test_the_chat_commands_run_against_the_simulator",
+    "from evi_toolhost import tool\n\n\n@tool(redact=": "test_the_redact_example_keeps_the_card_out_of_the_record",
+    "evi-toolhost calls": "test_the_calls_commands_run_against_a_real_redis",
+    "export OPS_TOKEN=": "test_the_ops_page_example_serves_its_api_with_the_token",
 }
 
 
@@ -232,6 +238,78 @@ def test_the_chat_commands_run_against_the_simulator(
     assert chat.id in listed.splitlines()[1]
     assert "get_weather" in shown and "get_weather" in (tmp_path / "chat.md").read_text() and exported == ""
     assert group.startswith(f"chat group {chat.chat_group_id}: 1 chat\n")
+
+
+def test_the_redact_example_keeps_the_card_out_of_the_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = Registry()
+    monkeypatch.setattr(evi_toolhost, "tool", registry.tool)
+    exec(compile(block("from evi_toolhost import tool").text, "README.md", "exec"), {"__name__": "readme_redact"})
+    with ToolKit(registry) as kit:
+        paid = kit.call_sync("pay", card_number="4929000011114321", amount_cents=1250)
+    assert paid.content == "Charged 12.50 to the card ending 4321."
+    assert json.loads(paid.record["arguments"]) == {"card_number": "[redacted]", "amount_cents": 1250}
+    assert "4929000011114321" not in json.dumps(paid.record)
+
+
+def test_the_calls_commands_run_against_a_real_redis(redis_url: str, tmp_path: Path) -> None:
+    """Records as the worker's own code writes them (through the test kit), put in a real Redis; each command of
+    the block against it, as a user types it (`tail` until Ctrl-C)."""
+    from examples import weather
+
+    registry = Registry()
+    registry.tool(weather.get_weather)
+    with ToolKit(registry) as kit:
+        calls = [kit.call_sync("get_weather", city="Paris"), kit.call_sync("get_weather", city="Oslo", unit="kelvin")]
+    redis = Redis.from_url(redis_url)
+    for call in calls:
+        redis.hset(contract.call_record(call.tool_call_id), mapping=call.record)  # type: ignore[arg-type]
+        redis.zadd(contract.CALL_LOG, {call.tool_call_id: int(call.record["received_ms"])})
+    answered, failed = (call.tool_call_id for call in calls)
+    env = {"PATH": os.environ["PATH"], "REDIS_URL": redis_url, "TOOL_MODULES": "examples.weather"}
+    program = str(BIN / "evi-toolhost")
+    outputs = []
+    for argv in shell_lines(block("evi-toolhost calls").text):
+        assert argv[0] == "evi-toolhost"
+        command = [program, *(answered if arg == "TOOL-CALL-ID" else arg for arg in argv[1:])]
+        if argv[-1] == "tail":
+            follower = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            assert follower.stderr is not None and "following new calls" in follower.stderr.readline()
+            follower.send_signal(signal.SIGINT)  # Ctrl-C
+            assert follower.wait(timeout=30) == 0
+            continue
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs.append(done.stdout)
+    listed, filtered, as_json, shown, replayed = outputs
+    assert answered in listed and failed in listed
+    assert failed in filtered and answered not in filtered
+    assert [json.loads(line)["tool_call_id"] for line in as_json.splitlines()] == [failed, answered]
+    assert "\ntiming\n" in shown and '"city": "Paris"' in shown
+    assert replayed.rstrip().endswith("same answer")
+
+
+def test_the_ops_page_example_serves_its_api_with_the_token(redis_url: str, tmp_path: Path) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("no curl on this machine to run the README's request with")
+    export, serve, fetch = block("export OPS_TOKEN=").text.splitlines()
+    shell = ["sh", "-c"]
+    token = subprocess.run([*shell, f'{export}; printf %s "$OPS_TOKEN"'], capture_output=True, text=True).stdout
+    assert len(token) >= 16
+    port = str(free_port())
+    env = {"PATH": os.environ["PATH"], "HUME_API_KEY": TEST_API_KEY, "REDIS_URL": redis_url, "OPS_TOKEN": token}
+    env.update(HOST="127.0.0.1", PORT=port, EVI_TOOLHOST_EMBEDDED_REDIS="1")
+    (program, command), = [shlex.split(serve)]
+    web = subprocess.Popen([str(BIN / program), command], cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process=web)
+        local = fetch.replace("localhost:8000", f"127.0.0.1:{port}")
+        done = subprocess.run([*shell, local], env=env, capture_output=True, text=True, timeout=60)
+        refused = subprocess.run([*shell, local], env={**env, "OPS_TOKEN": "not-it"}, capture_output=True, text=True)
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
+    assert done.returncode == 0 and json.loads(done.stdout) == {"calls": [], "scanned": 0, "complete": True}
+    assert json.loads(refused.stdout)["error"] == "unauthorized"
 
 
 def test_the_rq_commands_run_against_a_real_redis(redis_url: str) -> None:

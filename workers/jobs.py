@@ -12,18 +12,22 @@ from typing import Any
 from rq import get_current_job
 
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
-from workers import lifecycle, tool_calls
+from workers import call_log, lifecycle, tool_calls
 from workers.runtime import get_runtime
 
 log = logging.getLogger("evi_toolhost.jobs")
 
 
 def run_tool_call(event: dict[str, Any]) -> str:
-    """Run one tool call and answer it; returns what happened (the call record's status, or "duplicate")."""
+    """Run one tool call and answer it; returns what happened (the call record's status, or "duplicate").
+
+    A tool's redacted arguments stay out of the logs while it runs, and out of the job's payload once it is done."""
     job = get_current_job()
-    return tool_calls.run_tool_call(
-        get_runtime(), event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
-    )
+    runtime = get_runtime()
+    with call_log.sensitive_call(runtime.registry, event, job):
+        return tool_calls.run_tool_call(
+            runtime, event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
+        )
 
 
 def run_chat_started(event: dict[str, Any]) -> str:

@@ -45,18 +45,32 @@ def _clean(fields: Fields) -> dict[str, str | int | float]:
 
 
 def update_call(
-    redis: Redis | Pipeline, tool_call_id: str, ttl_seconds: int, **fields: str | int | float | None
+    redis: Redis | Pipeline,
+    tool_call_id: str,
+    ttl_seconds: int,
+    *,
+    logged_at: int | None = None,
+    **fields: str | int | float | None,
 ) -> None:
+    """Set `fields`; `logged_at` (ms) also lists the call in the call log (`contract.CALL_LOG`), for a record that
+    the intake did not write."""
     key = contract.call_record(tool_call_id)
     values = _clean(fields)
     if isinstance(redis, Pipeline):
-        redis.hset(key, mapping=values)  # type: ignore[arg-type]
-        redis.expire(key, ttl_seconds)
+        _update(redis, key, values, ttl_seconds, tool_call_id, logged_at)
         return
     with redis.pipeline(transaction=False) as pipe:
-        pipe.hset(key, mapping=values)  # type: ignore[arg-type]
-        pipe.expire(key, ttl_seconds)
+        _update(pipe, key, values, ttl_seconds, tool_call_id, logged_at)
         pipe.execute()
+
+
+def _update(
+    pipe: Pipeline, key: str, values: Fields, ttl_seconds: int, tool_call_id: str, logged_at: int | None
+) -> None:
+    pipe.hset(key, mapping=values)  # type: ignore[arg-type]
+    pipe.expire(key, ttl_seconds)
+    if logged_at is not None:
+        pipe.zadd(contract.CALL_LOG, {tool_call_id: logged_at})
 
 
 async def finish_call(

@@ -26,8 +26,7 @@ from service.evi.messages import PublishMessage, ToolCallMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
-from service.redis_client import text
-from workers import conversation
+from workers import call_log, conversation
 from workers.handlers.context import ToolContext
 from workers.handlers.execution import Answer, execute_in_thread
 from workers.handlers.registry import RegisteredTool
@@ -73,12 +72,13 @@ def run_tool_call(
         "job_id": job_id,
     }
     if not call.response_required:
-        update_call(runtime.redis, call.tool_call_id, ttl, **identity, status=CallStatus.NOT_REQUIRED)
+        status = CallStatus.NOT_REQUIRED
+        update_call(runtime.redis, call.tool_call_id, ttl, **identity, status=status, logged_at=tool_call.timestamp)
         log.info("tool call %s (%s): no response required, not run", call.tool_call_id, call.name)
         return CallStatus.NOT_REQUIRED
 
     deadline = deadline_of(runtime, tool_call, enqueued_at)
-    if not claim_run(runtime, call.tool_call_id, job_id, deadline):
+    if not claim_run(runtime, call.tool_call_id, job_id, deadline, call_log.started(runtime.registry, call)):
         log.info("tool call %s (%s): already claimed by another job, not run again", call.tool_call_id, call.name)
         return "duplicate"
     started_ms = now_ms()
@@ -99,16 +99,25 @@ def run_tool_call(
     )
 
 
-def claim_run(runtime: Runtime, tool_call_id: str, job_id: str | None, deadline: float) -> bool:
-    """Claim the run (retried while Redis is away: the claim carries a token of this run, so one taken just as
-    Redis went down is still recognised as ours)."""
+def claim_run(
+    runtime: Runtime, tool_call_id: str, job_id: str | None, deadline: float, record: dict[str, str | int]
+) -> bool:
+    """Claim the run and, when claimed, write `record` into the call's record, in one round trip (retried while
+    Redis is away: the claim carries a token of this run, so one taken just as Redis went down is still ours)."""
     key = contract.run_claim(tool_call_id)
     token = f"{job_id or 'run'}:{uuid.uuid4().hex[:12]}"
+    settings = runtime.settings
 
     def claim() -> bool:
-        if runtime.redis.set(key, token, nx=True, ex=runtime.settings.claim_ttl_seconds):
-            return True
-        return text(runtime.redis.get(key)) == token
+        return call_log.claim_and_record(
+            runtime.redis,
+            key,
+            token,
+            tool_call_id,
+            record,
+            claim_ttl=settings.claim_ttl_seconds,
+            record_ttl=settings.record_ttl_seconds,
+        )
 
     return retry_redis(claim, until=deadline)
 
@@ -169,6 +178,7 @@ async def deliver_and_record(
     settings = runtime.settings
     record: dict[str, str | int | None] = {"answer_type": message.type, "error_code": getattr(message, "code", None)}
     record.update(fields)
+    record.update(call_log.answer_fields(runtime.registry, call, message))
     answered = True
     try:
         sent = await runtime.delivery.send(
@@ -176,7 +186,7 @@ async def deliver_and_record(
         )
     except Undeliverable as exc:
         status = CallStatus.UNDELIVERABLE
-        record.update(transport="http", http_status=exc.status, error=str(exc))
+        record.update(transport="http", http_status=exc.status, error=str(exc), delivery_attempts=exc.attempts)
     except Exception as exc:
         # No claim was taken (Redis away past the deadline): the watchdog answers from the deadline entry.
         log.exception("tool call %s (%s): delivering the answer failed", call.tool_call_id, call.name)
@@ -188,6 +198,7 @@ async def deliver_and_record(
             log.warning("tool call %s (%s): already answered, this answer is dropped", call.tool_call_id, call.name)
             return "duplicate"
         record.update(transport=sent.transport, relay_wait_ms=sent.relay_wait_ms, answered_ms=now_ms())
+        record.update(delivery_attempts=sent.attempts)
         code = record["error_code"]
         log.info(
             "tool call %s (%s): %s%s delivered by %s",

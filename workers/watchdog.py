@@ -132,19 +132,26 @@ class Watchdog:
             custom_session_id=record.get("custom_session_id"),
         )
         deadline = int(record.get("deadline_ms", now_ms())) / 1000
-        fields: dict[str, str | int] = {"answer_type": "tool_error", "error_code": ErrorCode.TIMEOUT.value}
+        fields: dict[str, str | int] = {
+            "answer_type": "tool_error",
+            "error_code": ErrorCode.TIMEOUT.value,
+            "content": message.content or "",
+            "answer_error": message.error or "",
+        }
         try:
             # Late as it is, the answer gets a few seconds to go out (a watchdog can fire late: Redis was away).
             budget = max(deadline + self.delivery_grace_seconds, time.time() + LATE_ANSWER_SECONDS)
             sent = await self.delivery.send(chat_id, message, deadline=budget)
         except Undeliverable as exc:
             fields.update(status="undeliverable", http_status=exc.status or "", error=str(exc))
+            fields.update(delivery_attempts=exc.attempts)
         else:
             if sent.transport is None:  # answered by someone else meanwhile
                 await retry_redis_async(lambda: self.redis.zrem(contract.DEADLINES, call_id), until=until)
                 return
             log.warning("tool call %s (%s): answered timeout by the watchdog: %s", call_id, name, why)
             fields.update(status="timeout", transport=sent.transport, answered_ms=now_ms())
+            fields.update(delivery_attempts=sent.attempts)
         fields.update(answered_by="watchdog", note="started" if started else "never_started")
 
         async def record_it() -> None:

@@ -39,13 +39,15 @@ _BODY_EXCERPT = 300
 class Undeliverable(Exception):
     """The control plane did not take the message: a non-retryable answer, or retries ran out.
 
-    `status` is the last HTTP status, or None when the last attempt failed on the network.
+    `status` is the last HTTP status, or None when the last attempt failed on the network; `attempts` how many
+    sends were made.
     """
 
-    def __init__(self, status: int | None, body: str, *, gave_up: bool = False) -> None:
+    def __init__(self, status: int | None, body: str, *, gave_up: bool = False, attempts: int = 1) -> None:
         self.status = status
         self.body = body[:_BODY_EXCERPT]
         self.gave_up = gave_up
+        self.attempts = attempts
         what = f"HTTP {status}" if status is not None else "network error"
         reason = "retries exhausted" if gave_up else "not retryable"
         super().__init__(f"control plane did not accept the message: {what} ({reason})")
@@ -54,8 +56,14 @@ class Undeliverable(Exception):
 class ControlPlane(Protocol):
     async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> object:
         """Publish `message` to the chat; retry until `deadline` (epoch seconds) at most; raise `Undeliverable`
-        when it cannot be delivered. What it returns is the implementation's own receipt."""
+        when it cannot be delivered. What it returns is the implementation's own receipt (the HTTP one: how many
+        attempts it made, `attempts_made` reads it)."""
         ...
+
+
+def attempts_made(receipt: object) -> int:
+    """How many sends a control plane's receipt says it made: 1 unless it counts them (`HttpControlPlane`)."""
+    return receipt if isinstance(receipt, int) and not isinstance(receipt, bool) and receipt > 0 else 1
 
 
 @functools.cache
@@ -116,7 +124,8 @@ class HttpControlPlane:
         if self._owns_client:
             await self.client.aclose()
 
-    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> None:
+    async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> int:
+        """Returns how many attempts it took (1: no retry)."""
         url = f"{self.base_url}/v0/evi/chat/{quote(chat_id, safe='')}/send"
         body = dump_message(message)
         headers = {API_KEY_HEADER: self._api_key}
@@ -131,10 +140,10 @@ class HttpControlPlane:
             else:
                 status, text = response.status_code, response.text
                 if status < 300:
-                    return
+                    return attempt + 1
                 if status not in RETRYABLE_STATUSES:
                     log.warning("control plane refused %s for chat %s: HTTP %s", message.type, chat_id, status)
-                    raise Undeliverable(status, text)
+                    raise Undeliverable(status, text, attempts=attempt + 1)
                 retry_after = _retry_after_seconds(response)
             attempt += 1
             wait = max(self.retry.delay(attempt - 1, self._rng), retry_after or 0.0)
@@ -146,7 +155,7 @@ class HttpControlPlane:
                     attempt,
                     status if status is not None else text,
                 )
-                raise Undeliverable(status, text, gave_up=True)
+                raise Undeliverable(status, text, gave_up=True, attempts=attempt)
             log.info(
                 "control plane send of %s for chat %s: %s, retry %d in %.0f ms",
                 message.type,

@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 
+from rq.defaults import RQ_KEY_PREFIX
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.queue import Queue
+from rq.registry import FailedJobRegistry
+from rq.worker_registration import REDIS_WORKER_KEYS
 
 PREFIX = "evi"
 
@@ -39,6 +42,17 @@ def rq_job(job_id: str) -> str:
 def queue_for(event_name: str) -> str:
     """The queue an event's job goes on."""
     return TOOLS_QUEUE if event_name == "tool_call" else EVENTS_QUEUE
+
+
+RQ_WORKERS: str = REDIS_WORKER_KEYS
+"""RQ's set of live workers' keys (`rq:worker:{name}`, hashes that expire unless the worker heartbeats)."""
+RQ_WORKER_PREFIX = f"{RQ_KEY_PREFIX}:worker:"
+"""What a worker's key is its name after (`rq.Worker.redis_worker_namespace_prefix`)."""
+
+
+def rq_failed_registry(queue: str) -> str:
+    """RQ's sorted set of the queue's failed jobs."""
+    return str(FailedJobRegistry.key_template.format(queue))
 
 
 def rq_intermediate_queue(name: str) -> str:
@@ -148,6 +162,12 @@ TOOL_FALLBACKS = f"{PREFIX}:tools:fallbacks"
 def call_record(tool_call_id: str) -> str:
     """Hash: what happened to one tool call (status, answer, timestamps)."""
     return f"{PREFIX}:call:{tool_call_id}"
+
+
+CALL_LOG = f"{PREFIX}:calls"
+"""Sorted set: tool call id -> when EVI triggered it (ms), the index of the call log (newest N cheap to list).
+Written by whoever writes a call's first record (the intake, or a worker for a call that needs no answer), and
+trimmed there of entries older than `RECORD_TTL_SECONDS`, whose records have expired."""
 
 
 def chat_record(chat_id: str) -> str:

@@ -4,8 +4,10 @@ call's deadline is recorded with it.
 Used by the webhook intake and by the relay for tool calls seen on the socket: whichever sees a tool call
 first queues it, the other gets "duplicate". One Lua script does it all or nothing: the delivery claim
 (`SET NX EX`), RQ's job hash (`service.queue.job_hash`) and queue push, and for a call that needs an answer
-its deadline (`evi:deadlines`, which the watchdog answers from whatever happens to the job) and its call
-record. A Redis failure leaves none of it behind, so Hume's redelivery can succeed.
+its deadline (`evi:deadlines`, which the watchdog answers from whatever happens to the job), its call
+record and its place in the call log (`evi:calls`, trimmed of calls older than the records' TTL as it goes). A
+Redis failure leaves none of it behind, so Hume's redelivery can succeed. A delivery of a call already queued
+counts as a dedupe hit in that call's record, in the same script.
 
 The deadline counts from the moment EVI triggered the call, with the tool's timeout as the workers published
 it (`evi:tools:timeouts`) or, for a tool no worker has published, the default.
@@ -30,11 +32,14 @@ from service.redis_client import REQUEST_TIMEOUT_SECONDS
 
 _ENQUEUE = """
 -- Written in by script_for: JOB_CONSTANTS (the job hash's constant fields), QUEUE, RQ_QUEUES, DEADLINES,
--- TOOL_TIMEOUTS (key names), CLAIM_TTL, DEFAULT_TIMEOUT_MS, RECORD_TTL.
+-- TOOL_TIMEOUTS, CALL_LOG (key names), CLAIM_TTL, DEFAULT_TIMEOUT_MS, RECORD_TTL.
 -- KEYS: 1 delivery claim, 2 job hash, 3 call record
 -- ARGV: 1 job id, 2 tool call id ('' when no answer is owed), 3 tool name, 4 triggered (ms), 5 created_at,
 --       6 data, 7 description, 8 chat id, 9 tool type, 10 received (ms), 11 custom session id ('' for none)
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', CLAIM_TTL) then
+    if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+        redis.call('HINCRBY', KEYS[3], 'dedupe_hits', 1)
+    end
     return false
 end
 redis.call('HSET', KEYS[2], 'created_at', ARGV[5], 'enqueued_at', ARGV[5], 'data', ARGV[6],
@@ -53,6 +58,8 @@ if ARGV[11] ~= '' then
     redis.call('HSET', KEYS[3], 'custom_session_id', ARGV[11])
 end
 redis.call('EXPIRE', KEYS[3], RECORD_TTL)
+redis.call('ZADD', CALL_LOG, ARGV[4], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', CALL_LOG, '-inf', string.format('(%d', tonumber(ARGV[4]) - RECORD_TTL * 1000))
 return deadline
 """
 
@@ -75,6 +82,7 @@ def script_for(
         "RQ_QUEUES": lua_string(contract.RQ_QUEUES),
         "DEADLINES": lua_string(contract.DEADLINES),
         "TOOL_TIMEOUTS": lua_string(contract.TOOL_TIMEOUTS),
+        "CALL_LOG": lua_string(contract.CALL_LOG),
         "CLAIM_TTL": str(int(claim_ttl_seconds)),
         "DEFAULT_TIMEOUT_MS": str(int(default_timeout_ms)),
         "RECORD_TTL": str(int(record_ttl_seconds)),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.logs import redact_in_logs
+from service.logs import redact_in_logs, secrets_from_environment
 
 KEY = "made-up-key-0123456789"
 
@@ -39,3 +39,8 @@ def test_a_secret_in_a_traceback_is_redacted(redacting: None, caplog: pytest.Log
 def test_other_messages_are_left_alone(redacting: None, caplog: pytest.LogCaptureFixture) -> None:
     logging.getLogger("x").warning("tool %s answered in %d ms", "get_weather", 12)
     assert caplog.messages == ["tool get_weather answered in 12 ms"]
+
+
+def test_the_ops_token_is_one_of_the_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TOKEN", "a-made-up-ops-token-of-some-length")
+    assert "a-made-up-ops-token-of-some-length" in secrets_from_environment()

@@ -53,3 +53,16 @@ def test_tool_modules_and_websocket_base_derive_from_the_environment(monkeypatch
     assert settings.hume_api_base_url == "http://127.0.0.1:8100"
     assert settings.ws_base_url == "ws://127.0.0.1:8100"
     assert make_settings(hume_api_base_url="https://api.hume.ai").ws_base_url == "wss://api.hume.ai"
+
+
+def test_ops_token_is_off_when_empty_and_refused_when_short(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    assert make_settings(ops_token="  ").ops_token is None
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("HUME_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPS_TOKEN", "short-secret")
+    with pytest.raises(SystemExit):
+        load_settings()
+    err = capsys.readouterr().err
+    assert "OPS_TOKEN is invalid: it is shorter than 16 characters" in err and "short-secret" not in err

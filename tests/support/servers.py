@@ -89,6 +89,12 @@ class ServiceProcess:
             wait_for_http(self.ready_url, process=self.process)
         return self
 
+    def output_so_far(self) -> str:
+        """What the process printed until now, while it runs (read at an offset: the file position it writes at,
+        shared with this handle, is left alone)."""
+        descriptor = self._output.fileno()
+        return os.pread(descriptor, os.fstat(descriptor).st_size, 0).decode(errors="replace")
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> str:
         """Signal the process (not its children: a worker pool stops its own, as under `docker stop`), wait for
         it, then SIGKILL its whole group if it is not gone in time; return everything it printed."""

@@ -9,6 +9,9 @@ for both, then a short quiet period in which a late duplicate would show.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -98,6 +101,16 @@ class Stack:
         self.redis.flushall()
         self.redis.close()
         return outputs
+
+    def cli(self, *argv: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+        """`evi-toolhost ARGV...` as a user runs it beside this deployment (same REDIS_URL and settings)."""
+        return subprocess.run(
+            [sys.executable, "-m", "evi_toolhost", *argv],
+            env={**os.environ, **self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     # --- EVI's side -------------------------------------------------------------------------------------------
 

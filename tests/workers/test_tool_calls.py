@@ -126,6 +126,23 @@ def test_undeliverable_answer_is_recorded(
     assert (record["status"], record["http_status"], record["answer_type"]) == ("undeliverable", "404", "tool_response")
 
 
+def test_the_record_says_how_many_sends_delivering_took(
+    make_runtime: Callable[..., Runtime], runs: list[str], fake_redis: Redis, control_plane: RecordingControlPlane
+) -> None:
+    async def third_time_lucky(chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> int:
+        return 3  # what HttpControlPlane returns after two retries
+
+    async def refuse_twice(chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> None:
+        raise Undeliverable(503, "down", gave_up=True, attempts=2)
+
+    for send, attempts in ((third_time_lucky, "3"), (refuse_twice, "2")):
+        control_plane.send = send  # type: ignore[method-assign]
+        make_runtime()
+        event = tool_call_payload("get_weather", {"city": "Rome"})
+        run_tool_call(event)
+        assert read_call(fake_redis, event["tool_call_message"]["tool_call_id"])["delivery_attempts"] == attempts
+
+
 def test_handlers_run_on_their_job_threads_own_loop_which_persists_across_jobs(
     runtime: Runtime, registry: Registry
 ) -> None:

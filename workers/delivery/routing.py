@@ -17,7 +17,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from service.evi.control_plane import ControlPlane
+from service.evi.control_plane import ControlPlane, attempts_made
 from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseMessage, dump_message
 from service.queue import contract
 from service.queue.batching import BatchedScript
@@ -54,6 +54,8 @@ class Sent:
     transport: Transport | None
     """None when another sender had already claimed this message: nothing was sent from here."""
     relay_wait_ms: int = 0
+    attempts: int = 1
+    """How many sends it took (HTTP retries included)."""
 
 
 def answer_claim(message: PublishMessage) -> str | None:
@@ -91,8 +93,8 @@ class Delivery:
         holder = text(found)
         if holder != token:
             return Sent("socket" if contract.is_socket_claim(holder) else None)
-        await self.http.send(chat_id, message, deadline=until)
-        return Sent("http")
+        receipt = await self.http.send(chat_id, message, deadline=until)
+        return Sent("http", attempts=attempts_made(receipt))
 
     async def _message(self, chat_id: str, message: PublishMessage, until: float) -> Sent:
         """A message that is not an answer (said while a tool runs): by the chat's socket if a relay holds it."""
@@ -126,5 +128,5 @@ class Delivery:
         holder = await retry_redis_async(take, until=patient_until(until))
         if holder != token:
             return Sent("socket" if contract.is_socket_claim(holder) else None, waited_ms)
-        await self.http.send(chat_id, message, deadline=until)
-        return Sent("http", waited_ms)
+        receipt = await self.http.send(chat_id, message, deadline=until)
+        return Sent("http", waited_ms, attempts_made(receipt))

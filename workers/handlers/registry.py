@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from workers.handlers.docstrings import parse_docstring
+from workers.handlers.redaction import check_redact
 from workers.handlers.schema import ToolArguments, build_arguments
 
 P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
-TOOL_OPTIONS = ("name", "description", "fallback", "timeout")
+TOOL_OPTIONS = ("name", "description", "fallback", "timeout", "redact")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 HookKind = Literal["chat_started", "chat_ended"]
@@ -41,6 +42,8 @@ class RegisteredTool:
     arguments: ToolArguments
     source: str | None = None
     """Where a tool not written as a Python function comes from (an MCP server's), shown as its origin."""
+    redact: frozenset[str] = frozenset()
+    """Arguments whose values are never stored, logged or traced (`workers.handlers.redaction`)."""
 
     @property
     def is_async(self) -> bool:
@@ -135,6 +138,7 @@ class Registry:
         description: str | None = None,
         fallback: str | None = None,
         timeout: float | None = None,
+        redact: Iterable[str] | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -146,12 +150,14 @@ class Registry:
         description: str | None = None,
         fallback: str | None = None,
         timeout: float | None = None,
+        redact: Iterable[str] | None = None,
         **unknown: Any,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Register a function (plain or `async def`) as an EVI tool.
 
         Options: `name` (default: the function's name), `description` (default: the docstring's summary),
-        `fallback` (what the LLM gets when the tool fails), `timeout` (seconds).
+        `fallback` (what the LLM gets when the tool fails), `timeout` (seconds), `redact` (names of arguments
+        whose values are never stored, logged or traced).
         """
         if unknown:
             raise TypeError(
@@ -161,7 +167,9 @@ class Registry:
         _check_options(name=name, description=description, fallback=fallback, timeout=timeout)
 
         def register(function: Callable[P, R]) -> Callable[P, R]:
-            self._add_tool(function, name=name, description=description, fallback=fallback, timeout=timeout)
+            self._add_tool(
+                function, name=name, description=description, fallback=fallback, timeout=timeout, redact=redact
+            )
             return function
 
         if func is None:
@@ -177,12 +185,16 @@ class Registry:
         description: str | None = None,
         fallback: str | None = None,
         timeout: float | None = None,
+        redact: Iterable[str] | None = None,
     ) -> None:
         tool_name: str = name or str(getattr(func, "__name__", ""))
         if not _TOOL_NAME.match(tool_name):
             raise ValueError(f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-'")
         doc = parse_docstring(inspect.getdoc(func))
         arguments = build_arguments(func, tool_name, doc)
+        hidden = check_redact(tool_name, redact, arguments.names.values())
+        if hidden:
+            arguments = replace(arguments, sensitive=hidden)
         registered = RegisteredTool(
             name=tool_name,
             func=func,
@@ -190,6 +202,7 @@ class Registry:
             fallback=fallback,
             timeout=float(timeout) if timeout is not None else None,
             arguments=arguments,
+            redact=hidden,
         )
         existing = self._tools.get(tool_name)
         if existing is not None and existing.location != registered.location:

@@ -53,6 +53,8 @@ class ArgumentSpec:
     """model field name → the function's parameter name."""
     context_param: str | None
     """The parameter that receives the `ToolContext`, if any."""
+    sensitive: frozenset[str] = frozenset()
+    """Parameters whose values a validation error never quotes (`@tool(redact=...)`)."""
 
     def json_schema(self) -> dict[str, Any]:
         return hume_schema(self.model.model_json_schema())
@@ -63,7 +65,7 @@ class ArgumentSpec:
         try:
             instance = self.model.model_validate(data)
         except ValidationError as exc:
-            raise InvalidArguments(describe_errors(exc)) from None
+            raise InvalidArguments(describe_errors(exc, self.sensitive)) from None
         except RecursionError:
             raise InvalidArguments(["the arguments nest deeper than any tool's parameters can"]) from None
         return {param: getattr(instance, field_name) for field_name, param in self.names.items()}
@@ -196,18 +198,20 @@ def _inline(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...]) -> Any:
 # --- Validation errors, worded for the LLM ---------------------------------------------------------------
 
 
-def describe_errors(exc: ValidationError) -> list[str]:
-    problems = [_describe(error) for error in exc.errors(include_url=False)]
+def describe_errors(exc: ValidationError, sensitive: frozenset[str] = frozenset()) -> list[str]:
+    """One phrase per problem; the input is quoted unless it belongs to a `sensitive` parameter."""
+    problems = [_describe(error, sensitive) for error in exc.errors(include_url=False)]
     if len(problems) > _MAX_ERRORS:
         problems = [*problems[:_MAX_ERRORS], f"and {len(problems) - _MAX_ERRORS} more problems"]
     return problems
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def _describe(error: Mapping[str, Any], sensitive: frozenset[str] = frozenset()) -> str:
     where = _location(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    got = _short_repr(error.get("input"))
+    loc = error["loc"]
+    got = "a redacted value" if loc and loc[0] in sensitive else _short_repr(error.get("input"))
     if kind == "missing":
         return f"{where} is required"
     if kind in ("literal_error", "enum") and "expected" in ctx:

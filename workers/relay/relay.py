@@ -32,6 +32,7 @@ from workers import conversation
 from workers.delivery import Delivery, RelaySocket
 from workers.redis_retry import retry_redis_async
 from workers.relay.chat_socket import ChatSocket, SocketState
+from workers.relay.frame_logs import hide_tool_call_frames
 from workers.relay.inbox import SendRequest, SocketReply, serve_one
 from workers.relay.leases import Leases
 from workers.watchdog import Watchdog
@@ -89,6 +90,7 @@ class Relay:
         return f"{self.settings.ws_base_url}/v0/evi/chat/{chat_id}/connect"
 
     async def run(self, stop: asyncio.Event) -> None:
+        hide_tool_call_frames()
         log.info("relay %s started", self.relay_id)
         loops = [
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from redis import Redis
+from rq.registry import FailedJobRegistry
+from rq.worker import Worker
+
 from service.queue import contract
 
 NOW = 1_800_000_000_000
@@ -25,3 +29,9 @@ def test_job_ids_are_safe_for_rq_and_stable() -> None:
     hashed = contract.job_id("tool_call", "a call id/with spaces")
     assert hashed.startswith("tool_call-") and len(hashed) == len("tool_call-") + 40
     assert hashed == contract.job_id("tool_call", "a call id/with spaces")
+
+
+def test_rq_s_worker_and_failed_job_keys_are_rq_s_own() -> None:
+    assert Worker.redis_worker_namespace_prefix == contract.RQ_WORKER_PREFIX
+    assert Worker.redis_workers_keys == contract.RQ_WORKERS
+    assert contract.rq_failed_registry("evi-tools") == FailedJobRegistry("evi-tools", connection=Redis()).key

@@ -161,3 +161,19 @@ def test_a_tool_built_elsewhere_is_added_replaced_and_removed_by_its_source(regi
         registry.add(replace(template, source="MCP server other, tool x"))
     registry.remove("remote_weather")
     assert registry.names() == ["get_weather"]
+
+
+def test_redact_names_parameters_whose_values_are_never_kept(registry: Registry) -> None:
+    @registry.tool(redact=["card_number"])
+    def pay(card_number: str, amount: int) -> str:
+        return "ok"
+
+    registered = registry.get("pay")
+    assert registered is not None and registered.redact == frozenset({"card_number"})
+    with pytest.raises(ValueError, match="redact= names 'cvc', which is not a parameter of it"):
+
+        @registry.tool(redact=["cvc"])
+        def refund(card_number: str) -> str:
+            return "ok"
+
+    assert registry.get("refund") is None

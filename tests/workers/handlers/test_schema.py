@@ -223,6 +223,20 @@ def test_validation_names_each_problem_in_words() -> None:
     ]
 
 
+def test_validation_never_quotes_a_redacted_argument() -> None:
+    registry = Registry()
+    registry.tool(redact=["unit", "days"])(weather)
+    registered = registry.get("weather")
+    assert registered is not None
+    with pytest.raises(InvalidArguments) as info:
+        registered.arguments.validate('{"city": 7, "unit": "kelvin-4111", "days": -4111}')
+    assert info.value.problems == [
+        "city should be a valid string (got 7)",
+        "unit must be one of 'celsius', 'fahrenheit' (got a redacted value)",
+        "days should be greater than or equal to 1 (got a redacted value)",
+    ]
+
+
 def test_validation_of_bad_json_and_non_objects() -> None:
     assert problems('{"city": ')[0].startswith("the arguments are not valid JSON (")
     assert problems('["Paris"]') == ["the arguments must be a JSON object, not list"]

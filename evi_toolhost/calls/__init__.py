@@ -1,0 +1,1 @@
+"""The `evi-toolhost calls` command's parts: rendering the call log as text, and replaying a recorded call."""
