@@ -1,4 +1,4 @@
-"""The web tier: a Starlette app with the webhook intake and health routes."""
+"""The web tier: a Starlette app with the webhook intake, health and metrics routes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service.health import healthz, readyz
+from service.logs import configure_logging
+from service.metrics import metrics, observed
+from service.observability import tracing
 from service.queue.enqueue import Enqueuer
 from service.redis_client import connect_async
 from service.responses import error_response
@@ -46,13 +49,15 @@ def create_app(settings: Settings, redis: AsyncRedis | None = None) -> Starlette
 
     app = Starlette(
         routes=[
-            Route("/hume-webhook", hume_webhook, methods=["POST"]),
+            Route("/hume-webhook", observed(hume_webhook), methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         lifespan=lifespan,
     )
+    tracing.instrument_app(app)
     app.state.settings = settings
     app.state.redis = client
     app.state.enqueuer = Enqueuer(
@@ -65,5 +70,7 @@ def create_app(settings: Settings, redis: AsyncRedis | None = None) -> Starlette
 
 
 def create_app_from_env() -> Starlette:
-    """Factory for `uvicorn --factory` and `evi-toolhost web`."""
+    """Factory for `uvicorn --factory` and `evi-toolhost web` (in each uvicorn worker process, when several)."""
+    configure_logging()
+    tracing.configure("web")
     return create_app(load_settings())

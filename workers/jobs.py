@@ -12,7 +12,7 @@ from typing import Any
 from rq import get_current_job
 
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
-from workers import lifecycle, tool_calls
+from workers import lifecycle, observability, tool_calls
 from workers.runtime import get_runtime
 
 log = logging.getLogger("evi_toolhost.jobs")
@@ -21,9 +21,12 @@ log = logging.getLogger("evi_toolhost.jobs")
 def run_tool_call(event: dict[str, Any]) -> str:
     """Run one tool call and answer it; returns what happened (the call record's status, or "duplicate")."""
     job = get_current_job()
-    return tool_calls.run_tool_call(
-        get_runtime(), event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
-    )
+    with observability.tool_call_job(event, job.meta if job is not None else None) as seen:
+        status = tool_calls.run_tool_call(
+            get_runtime(), event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
+        )
+        seen.outcome(status)
+    return status
 
 
 def run_chat_started(event: dict[str, Any]) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 from redis import Redis
 from rq.serializers import JSONSerializer
-from rq.worker_pool import WorkerPool
+from rq.worker_pool import WorkerData, WorkerPool
 
+from service.observability.prometheus import process_gone
 from workers.runtime import warm_up
 from workers.worker import PooledWorker
 
@@ -28,6 +29,10 @@ class ToolhostPool(WorkerPool):
             serializer=JSONSerializer,
             **kwargs,
         )
+
+    def handle_dead_worker(self, worker_data: WorkerData) -> None:
+        process_gone(worker_data.pid)  # its live gauges (calls in flight, loop lag) stop counting
+        super().handle_dead_worker(worker_data)
 
     def start_workers(self, *args: Any, **kwargs: Any) -> None:
         PooledWorker.pool_pid = os.getpid()
