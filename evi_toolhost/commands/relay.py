@@ -10,7 +10,13 @@ import sys
 from evi_toolhost.startup import redis_answers
 from service.evi.control_plane import HttpControlPlane, make_http_client
 from service.logs import configure_logging
-from service.observability.prometheus import RELAY_METRICS_PORT, MetricsPortInUse, scrape_registry, serve
+from service.observability.prometheus import (
+    RELAY_METRICS_PORT,
+    MetricsPortInUse,
+    metrics_port,
+    scrape_registry,
+    serve,
+)
 from service.redis_client import connect, connect_async
 from service.settings import Settings, load_settings
 from workers import observability
@@ -21,6 +27,9 @@ from workers.relay.relay import Relay
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lease-ms", type=int, default=3000, help="chat lease; a dead relay's chats move after it")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="the relay's metrics port (default: METRICS_PORT, 9101; 0: off)"
+    )
 
 
 async def run_relay(args: argparse.Namespace, settings: Settings, metrics_port: int) -> None:
@@ -51,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if not settings.relay_enabled:
         print("evi-toolhost: the relay is turned off (RELAY_ENABLED=false); nothing to do")
         return 0
-    port = settings.metrics_port if settings.metrics_port is not None else RELAY_METRICS_PORT
+    port = metrics_port(args.metrics_port, settings.metrics_port, RELAY_METRICS_PORT)
     if port:
         try:
             serve(port, scrape_registry(), "evi-toolhost relay")

@@ -20,6 +20,7 @@ from service.logs import configure_logging
 from service.observability.prometheus import (
     WORKER_METRICS_PORT,
     MetricsPortInUse,
+    metrics_port,
     scrape_registry,
     serve,
     shared_between_processes,
@@ -43,6 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="worker processes, each running up to WORKER_CONCURRENCY jobs at once (default: WORKER_POOL_SIZE, 4)",
     )
     parser.add_argument("--burst", action="store_true", help="quit once the queues are empty")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="the pool's metrics port (default: METRICS_PORT, 9100; 0: off)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 def run_pool(args: argparse.Namespace, settings: Settings, size: int) -> int:
     from workers.pool import ToolhostPool  # imports prometheus_client: only now
 
-    port = settings.metrics_port if settings.metrics_port is not None else WORKER_METRICS_PORT
+    port = metrics_port(args.metrics_port, settings.metrics_port, WORKER_METRICS_PORT)
     if port:
         try:
             serve(port, scrape_registry(), "evi-toolhost worker")

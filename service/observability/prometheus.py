@@ -28,6 +28,11 @@ WORKER_METRICS_PORT = 9100
 RELAY_METRICS_PORT = 9101
 
 
+def metrics_port(flag: int | None, setting: int | None, default: int) -> int:
+    """The metrics port of a worker or relay: its `--metrics-port`, else METRICS_PORT, else `default` (0: off)."""
+    return flag if flag is not None else setting if setting is not None else default
+
+
 class MetricsPortInUse(Exception):
     """The metrics port is taken: said in one line, never a traceback."""
 
