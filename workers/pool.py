@@ -37,4 +37,6 @@ class ToolhostPool(WorkerPool):
     def start_workers(self, *args: Any, **kwargs: Any) -> None:
         PooledWorker.pool_pid = os.getpid()
         warm_up()
+        # This process runs no call: the live gauges it made on import (zeros) must not be series of their own.
+        process_gone(os.getpid())
         super().start_workers(*args, **kwargs)

@@ -105,6 +105,11 @@ class ServiceProcess:
         self._output.seek(0)
         return self._output.read().decode(errors="replace")
 
+    def output(self) -> str:
+        """What it printed so far (it keeps running: read without moving the offset it writes at)."""
+        fd = self._output.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def __enter__(self) -> ServiceProcess:
         return self.start()
 
