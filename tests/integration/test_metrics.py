@@ -111,7 +111,7 @@ def test_every_call_is_counted_once_by_tool_and_outcome_across_the_endpoints(sta
     assert relay.value("evi_relay_sockets", state="open") == 1
 
 
-def test_the_scrape_reads_the_queues_the_live_workers_and_each_process_s_loop_lag(stack: Stack, calls: list[str]) -> None:
+def test_the_scrape_reads_the_queues_the_live_workers_and_each_loop_s_lag(stack: Stack, calls: list[str]) -> None:
     web, worker, relay = scrapes(stack)
     assert web.by("evi_queue_depth", "queue") == {("evi-tools",): 0, ("evi-events",): 0}
     assert web.value("evi_workers") == 2
