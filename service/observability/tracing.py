@@ -151,7 +151,7 @@ def record_outcome(outcome: str, error: bool = False) -> None:
     from opentelemetry.trace import Status, StatusCode, get_current_span
 
     current = get_current_span()
-    current.set_attribute("evi.outcome", outcome)
+    current.set_attribute("evi.outcome", str(outcome))
     if error:
         current.set_status(Status(StatusCode.ERROR, outcome))
 
