@@ -73,7 +73,7 @@ def test_every_metric_and_label_asked_for_is_exported(source: str) -> None:
     for expression in expressions:
         chosen = selectors(expression)
         assert chosen, expression
-        for name, labels in chosen:
+        for name, _ in chosen:
             assert name in table, f"{name} is not exported: {expression}"
         available = set().union(*(table[name][1] for name, _ in chosen)) | ADDED_BY_PROMETHEUS
         for name, labels in chosen:
