@@ -11,6 +11,7 @@ registered is "unknown", and past `MAX_TOOL_LABELS` names a process calls any ne
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -83,21 +84,51 @@ def _seconds(later: str | float | None, earlier: str | float | None) -> float | 
     return max(0.0, (int(later) - int(earlier)) / 1000)
 
 
+class _ToolSeries(NamedTuple):
+    call: Histogram
+    queue_wait: Histogram
+    handler: Histogram
+    delivery: Histogram
+
+
+_series: dict[str, _ToolSeries] = {}
+_counted: dict[tuple[str, str, str, str], Counter] = {}
+
+
+def _histograms(tool: str) -> _ToolSeries:
+    """A tool's histogram children, made once: `labels()` takes a lock and checks its arguments every time."""
+    series = _series.get(tool)
+    if series is None:
+        metrics = (CALL_SECONDS, QUEUE_WAIT_SECONDS, HANDLER_SECONDS, DELIVERY_SECONDS)
+        series = _series[tool] = _ToolSeries(*(metric.labels(tool) for metric in metrics))
+    return series
+
+
+def _count(tool: str, outcome: tuple[str, str, str]) -> None:
+    key = (tool, *outcome)
+    counter = _counted.get(key)
+    if counter is None:
+        counter = _counted[key] = TOOL_CALLS.labels(*key)
+    counter.inc()
+
+
 def call_finished(record: Record) -> None:
     """Count a call a worker answered (or failed to deliver), with its segments' times, from its record: epoch ms
     `queued_ms` (the intake queued it), `started_ms`, `finished_ms` (its handler), `answered_ms`."""
-    tool = tool_label(str(record.get("name") or ""), record.get("error_code"))
-    status = str(record.get("status"))
-    TOOL_CALLS.labels(tool, *outcome_labels(status, record.get("error_code"), record.get("transport"))).inc()
-    queued, started, finished, answered = (record.get(f"{k}_ms") for k in ("queued", "started", "finished", "answered"))
+    error_code = record.get("error_code")
+    tool = tool_label(str(record.get("name") or ""), error_code)
+    _count(tool, outcome_labels(str(record.get("status")), error_code, record.get("transport")))
+    series = _histograms(tool)
+    queued, started = record.get("queued_ms"), record.get("started_ms")
+    finished, answered = record.get("finished_ms"), record.get("answered_ms")
     if (waited := _seconds(started, queued)) is not None:
-        QUEUE_WAIT_SECONDS.labels(tool).observe(waited)
+        series.queue_wait.observe(waited)
     if record.get("ran") and (ran := _seconds(finished, started)) is not None:
-        HANDLER_SECONDS.labels(tool).observe(ran)
+        series.handler.observe(ran)
     if (delivered := _seconds(answered, finished)) is not None:
-        DELIVERY_SECONDS.labels(tool).observe(delivered)
+        series.delivery.observe(delivered)
     if (total := _seconds(answered, queued)) is not None:
-        CALL_SECONDS.labels(tool).observe(total)
+        series.call.observe(total)
 
 
 def watchdog_answered(record: Record, fields: Record) -> None:
@@ -105,7 +136,7 @@ def watchdog_answered(record: Record, fields: Record) -> None:
     wrote it (`received_ms`: EVI's timestamp of the call) and what the watchdog adds to it."""
     tool = tool_label(str(record.get("name") or ""))
     status = str(fields.get("status"))
-    TOOL_CALLS.labels(tool, *outcome_labels(status, fields.get("error_code"), fields.get("transport"))).inc()
+    _count(tool, outcome_labels(status, fields.get("error_code"), fields.get("transport")))
     if status == "timeout":
         WATCHDOG_ANSWERS.labels(str(fields.get("note"))).inc()
     if (total := _seconds(fields.get("answered_ms"), record.get("received_ms"))) is not None:

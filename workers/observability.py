@@ -43,23 +43,37 @@ def tool_call_job(event: Mapping[str, Any], trace_headers: Mapping[str, str] | N
     context the job carried, `trace_headers`)."""
     call = event.get("tool_call_message") or {}
     ids = {"tool_call_id": call.get("tool_call_id"), "chat_id": event.get("chat_id"), "tool": call.get("name")}
-    with log_context(**ids), tracing.continued(trace_headers, "evi.tool_call", _span_attributes(ids)):
-        yield _JOB
+    with log_context(ids):
+        if not tracing.enabled():
+            yield _JOB
+            return
+        with tracing.continued(trace_headers, "evi.tool_call", _span_attributes(ids)):
+            yield _JOB
 
 
 def _span_attributes(ids: Mapping[str, object]) -> dict[str, str]:
     return {f"evi.{key}": str(value) for key, value in ids.items() if value is not None}
 
 
-@contextmanager
-def handler_running(tool: str) -> Iterator[None]:
+class handler_running:
     """The handler runs: counted in flight, and a span a handler's own spans nest in."""
-    metrics.IN_FLIGHT.inc()
-    try:
-        with tracing.span("evi.handler", {"evi.tool": tool}):
-            yield
-    finally:
-        metrics.IN_FLIGHT.dec()
+
+    __slots__ = ("span",)
+
+    def __init__(self, tool: str) -> None:
+        self.span = tracing.span("evi.handler", {"evi.tool": tool}) if tracing.enabled() else None
+
+    def __enter__(self) -> None:
+        metrics.IN_FLIGHT.inc()
+        if self.span is not None:
+            self.span.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.span is not None:
+                self.span.__exit__(*exc)
+        finally:
+            metrics.IN_FLIGHT.dec()
 
 
 def delivering() -> Any:

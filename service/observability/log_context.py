@@ -5,8 +5,7 @@ the JSON log format (`service.observability.json_logs`). Asyncio tasks and `Runt
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 
@@ -14,14 +13,19 @@ _NONE: Mapping[str, object] = MappingProxyType({})
 _fields: ContextVar[Mapping[str, object]] = ContextVar("evi_log_fields", default=_NONE)
 
 
-@contextmanager
-def log_context(**fields: object) -> Iterator[None]:
+class log_context:
     """`fields` (those not None) on every log record made in this context while the block runs."""
-    token = _fields.set({**_fields.get(), **{k: v for k, v in fields.items() if v is not None}})
-    try:
-        yield
-    finally:
-        _fields.reset(token)
+
+    __slots__ = ("fields", "token")
+
+    def __init__(self, fields: Mapping[str, object]) -> None:
+        self.fields = {**_fields.get(), **{k: v for k, v in fields.items() if v is not None}}
+
+    def __enter__(self) -> None:
+        self.token = _fields.set(self.fields)
+
+    def __exit__(self, *exc: object) -> None:
+        _fields.reset(self.token)
 
 
 def current() -> Mapping[str, object]:

@@ -43,7 +43,7 @@ def parsed(buffer: io.StringIO) -> list[dict[str, Any]]:
 
 def test_a_line_is_one_object_with_the_call_s_fields_as_keys(lines: tuple[logging.Logger, io.StringIO]) -> None:
     log, buffer = lines
-    with log_context(tool_call_id="toolu_1", chat_id="chat-1", tool="get_weather"):
+    with log_context({"tool_call_id": "toolu_1", "chat_id": "chat-1", "tool": "get_weather"}):
         log.info("tool call %s: %s", "toolu_1", "delivered", extra={"outcome": "answered", "total_ms": 42})
     log.warning("outside any call")
     inside, outside = parsed(buffer)
