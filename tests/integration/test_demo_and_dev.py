@@ -170,13 +170,22 @@ def test_dev_prints_a_call_that_works_for_the_tools_it_runs(tmp_path: Path) -> N
         assert "→ tool_response" in played.stdout
 
 
+def take(holder: socket.socket, port: int) -> bool:
+    try:
+        holder.bind(("0.0.0.0", port))
+    except OSError:
+        return False
+    holder.listen()
+    return True
+
+
 def test_dev_serves_metrics_on_free_ports_when_9100_and_9101_are_taken(tmp_path: Path) -> None:
     with contextlib.ExitStack() as held:
         for port in (WORKER_METRICS_PORT, RELAY_METRICS_PORT):
             holder = held.enter_context(socket.socket())
-            with contextlib.suppress(OSError):  # already taken by someone else: taken all the same
-                holder.bind(("0.0.0.0", port))
-                holder.listen()
+            # Held by this test for its whole run; a process of an earlier test may still be letting it go.
+            with contextlib.suppress(AssertionError):  # held by another program for good: taken all the same
+                wait_for(lambda holder=holder, port=port: take(holder, port), timeout=20, interval=0.1)
         with running_dev(tmp_path) as dev:
             text = wait_for(lambda: "metrics: web" in (out := dev.output.read_text()) and out, timeout=30)
             (line,) = [line for line in text.splitlines() if "metrics: web" in line]
