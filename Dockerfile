@@ -10,11 +10,12 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 
-# Dependencies in their own layer: rebuilt only when pyproject.toml or constraints.txt changes. The mcp extra is
-# in the image, so a worker takes MCP_SERVERS and `evi-toolhost mcp` runs without another build.
+# Dependencies in their own layer: rebuilt only when pyproject.toml or constraints.txt changes. The mcp and otel
+# extras are in the image, so a worker takes MCP_SERVERS, `evi-toolhost mcp` runs and OTEL_* turns traces on
+# without another build.
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-print('\n'.join(p['dependencies'] + p['optional-dependencies']['mcp']))" \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['mcp'] + p['optional-dependencies']['otel']))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt -c constraints.txt
 

@@ -1,4 +1,5 @@
-"""The web tier: a Starlette app with the webhook intake, health routes and, when `OPS_TOKEN` is set, the ops page."""
+"""The web tier: a Starlette app with the webhook intake, health and metrics routes and, when `OPS_TOKEN` is set,
+the ops page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from starlette.routing import Route
 
 from service.health import healthz, readyz
 from service.heap import freeze_startup_heap
+from service.logs import configure_logging
+from service.metrics import metrics, observed
+from service.observability import tracing
 from service.ops.routes import ops_routes
 from service.queue.enqueue import Enqueuer
 from service.redis_client import connect_async
@@ -52,14 +56,16 @@ def create_app(settings: Settings, redis: AsyncRedis | None = None, *, freeze_he
     ops = ops_routes(settings.ops_token.get_secret_value()) if settings.ops_token is not None else []
     app = Starlette(
         routes=[
-            Route("/hume-webhook", hume_webhook, methods=["POST"]),
+            Route("/hume-webhook", observed(hume_webhook), methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *ops,
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         lifespan=lifespan,
     )
+    tracing.instrument_app(app)
     app.state.settings = settings
     app.state.redis = client
     app.state.enqueuer = Enqueuer(
@@ -72,5 +78,7 @@ def create_app(settings: Settings, redis: AsyncRedis | None = None, *, freeze_he
 
 
 def create_app_from_env() -> Starlette:
-    """Factory for `uvicorn --factory` and `evi-toolhost web`."""
+    """Factory for `uvicorn --factory` and `evi-toolhost web` (in each uvicorn worker process, when several)."""
+    configure_logging()
+    tracing.configure("web")
     return create_app(load_settings(), freeze_heap=True)

@@ -2,7 +2,8 @@
 
 Libraries log what they see (websockets logs its handshake headers at DEBUG, the API key among
 them), so secrets are redacted where every log record is made, whichever logger or handler it
-goes through.
+goes through. `LOG_FORMAT=json` writes one JSON object a line instead of text, with the current
+tool call's fields as keys of their own (`service.observability.json_logs`).
 """
 
 from __future__ import annotations
@@ -12,16 +13,33 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from service.observability.json_logs import JsonFormatter
+from service.observability.log_context import CallFields
+
 REDACTED = "***"
 SECRET_VARIABLES = ("HUME_API_KEY", "HUME_WEBHOOK_SIGNING_KEY", "MCP_TOKEN", "OPS_TOKEN")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMATS = ("text", "json")
+
+_configured = False
 
 
 def configure_logging(level: str | None = None) -> None:
-    logging.basicConfig(
-        level=(level or os.environ.get("LOG_LEVEL", "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    redact_in_logs(secrets_from_environment())
+    """Once per process (later calls do nothing): the root handler in `LOG_FORMAT` (text unless it says json; an
+    invalid value is reported by the settings), at `LOG_LEVEL`, and secrets redacted."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    secrets = secrets_from_environment()
+    handler = logging.StreamHandler()
+    if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json":
+        handler.setFormatter(JsonFormatter(secrets))
+        handler.addFilter(CallFields())
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    logging.basicConfig(level=(level or os.environ.get("LOG_LEVEL", "INFO")).upper(), handlers=[handler])
+    redact_in_logs(secrets)
 
 
 def secrets_from_environment() -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     transcripts_enabled: bool = True
     delivery_grace_seconds: float = Field(default=2.0, ge=0)
     hook_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """The worker's and the relay's metrics port (None: 9100 for the worker, 9101 for the relay; 0: off)."""
+    log_format: Literal["text", "json"] = "text"
 
     relay_enabled: bool = True
     relay_confirm_timeout_ms: int = Field(default=200, gt=0)
@@ -92,6 +96,11 @@ class Settings(BaseSettings):
         if value is not None and urlsplit(value).scheme not in ("http", "https", "ws", "wss"):
             raise ValueError(f"it must be an http(s):// or ws(s):// URL, not {value!r}")
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("tool_modules", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from service.evi.signing import SignatureError, verify
 from service.evi.webhooks import KNOWN_EVENT_NAMES, webhook_event_adapter
+from service.metrics import note_event
 from service.queue.enqueue import Enqueuer
 from service.responses import error_response
 from service.settings import Settings
@@ -133,6 +134,7 @@ async def hume_webhook(request: Request) -> Response:
     if event_name not in KNOWN_EVENT_NAMES:
         log.info("webhook ignored: unknown event_name %r", event_name[:100])
         return JSONResponse({"status": "ignored"}, status_code=202)
+    note_event(request, event_name)
     if not storable(text, payload):
         return error_response(422, "invalid_payload", "a string in the event holds a lone UTF-16 surrogate (\\ud800)")
     try:

@@ -66,10 +66,11 @@ def constraints() -> dict[str, str]:
 
 
 def test_the_constraints_pin_every_runtime_dependency_within_its_range() -> None:
-    """The image's: the dependencies and the mcp extra."""
+    """The image's: the dependencies and the mcp and otel extras."""
     pinned = constraints()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for requirement in map(Requirement, project["dependencies"] + project["optional-dependencies"]["mcp"]):
+    extras = project["optional-dependencies"]
+    for requirement in map(Requirement, project["dependencies"] + extras["mcp"] + extras["otel"]):
         name = canonicalize_name(requirement.name)
         assert name in pinned, f"{name} is not pinned in constraints.txt"
         assert requirement.specifier.contains(pinned[name]), f"{name}=={pinned[name]} is outside {requirement}"
@@ -78,7 +79,7 @@ def test_the_constraints_pin_every_runtime_dependency_within_its_range() -> None
 def test_the_image_installs_the_pinned_versions_and_shows_how_to_add_tools() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "-c constraints.txt" in dockerfile
-    assert "p['dependencies'] + p['optional-dependencies']['mcp']" in dockerfile
+    assert "p['dependencies'] + p['optional-dependencies']['mcp'] + p['optional-dependencies']['otel']" in dockerfile
     example = (ROOT / "examples" / "my-tools" / "Dockerfile").read_text()
     assert example.startswith("# ") and "\nFROM evi-toolhost\n" in example
     assert "-c /app/constraints.txt /src" in example

@@ -87,6 +87,8 @@ CHECKED: dict[str, str] = {
     "from evi_toolhost import tool\n\n\n@tool(redact=": "test_the_redact_example_keeps_the_card_out_of_the_record",
     "evi-toolhost calls": "test_the_calls_commands_run_against_a_real_redis",
     "export OPS_TOKEN=": "test_the_ops_page_example_serves_its_api_with_the_token",
+    "# prometheus.yml": "test_the_scrape_config_scrapes_the_three_ports_and_loads_the_rules",
+    "pip install 'evi-toolhost[otel]'": "test_the_tracing_lines_turn_traces_on_with_the_otlp_exporter",
 }
 
 
@@ -369,6 +371,42 @@ def test_the_http_example_serves_and_the_client_example_calls_it(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     listed, forecast = done.stdout.splitlines()
     assert (listed, json.loads(forecast)) == ("['get_forecast']", PARIS)
+
+
+def test_the_scrape_config_scrapes_the_three_ports_and_loads_the_rules(tmp_path: Path) -> None:
+    from service.observability.prometheus import RELAY_METRICS_PORT, WORKER_METRICS_PORT
+
+    text = block("# prometheus.yml").text
+    config = yaml.safe_load(text)
+    (job,) = config["scrape_configs"]
+    (targets,) = [group["targets"] for group in job["static_configs"]]
+    assert targets == ["web:8000", f"worker:{WORKER_METRICS_PORT}", f"relay:{RELAY_METRICS_PORT}"]
+    assert config["rule_files"] == [(ROOT / "deploy" / "prometheus-rules.yml").name]
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus): the config is not checked")
+    shutil.copy(ROOT / "deploy" / "prometheus-rules.yml", tmp_path / "prometheus-rules.yml")
+    (tmp_path / "prometheus.yml").write_text(text)
+    config_file = tmp_path / "prometheus.yml"
+    done = subprocess.run([promtool, "check", "config", str(config_file)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_tracing_lines_turn_traces_on_with_the_otlp_exporter() -> None:
+    install, export = shell_lines(block("pip install 'evi-toolhost[otel]'").text)
+    assert install[:2] == ["pip", "install"] and install[2] == "evi-toolhost[otel]"
+    assert "otel" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert export[0] == "export"
+    variables = dict(assignment.split("=", 1) for assignment in export[1:])
+    code = (
+        "from service.observability import tracing, otel_sdk; from opentelemetry import trace;"
+        "print(tracing.configure('web'), trace.get_tracer_provider().resource.attributes['service.name'],"
+        "[type(p.span_exporter).__name__ for p in otel_sdk._provider._active_span_processor._span_processors])"
+    )
+    env = {"PATH": os.environ["PATH"], **variables}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", variables["OTEL_SERVICE_NAME"], "['OTLPSpanExporter']"]
 
 
 # --- the slow ones: a fresh virtualenv, as a user's machine has -------------------------------------------

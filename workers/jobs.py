@@ -12,7 +12,7 @@ from typing import Any
 from rq import get_current_job
 
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
-from workers import call_log, lifecycle, tool_calls
+from workers import call_log, lifecycle, observability, tool_calls
 from workers.runtime import get_runtime
 
 log = logging.getLogger("evi_toolhost.jobs")
@@ -24,10 +24,15 @@ def run_tool_call(event: dict[str, Any]) -> str:
     A tool's redacted arguments stay out of the logs while it runs, and out of the job's payload once it is done."""
     job = get_current_job()
     runtime = get_runtime()
-    with call_log.sensitive_call(runtime.registry, event, job):
-        return tool_calls.run_tool_call(
+    with (
+        call_log.sensitive_call(runtime.registry, event, job),
+        observability.tool_call_job(event, job.meta if job is not None else None) as seen,
+    ):
+        status = tool_calls.run_tool_call(
             runtime, event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
         )
+        seen.outcome(status)
+    return status
 
 
 def run_chat_started(event: dict[str, Any]) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 
 from redis import Redis
 from rq.serializers import JSONSerializer
-from rq.worker_pool import WorkerPool
+from rq.worker_pool import WorkerData, WorkerPool
 
 from service.heap import freeze_startup_heap
+from service.observability.prometheus import process_gone
 from workers.runtime import warm_up
 from workers.worker import PooledWorker
 
@@ -30,8 +31,14 @@ class ToolhostPool(WorkerPool):
             **kwargs,
         )
 
+    def handle_dead_worker(self, worker_data: WorkerData) -> None:
+        process_gone(worker_data.pid)  # its live gauges (calls in flight, loop lag) stop counting
+        super().handle_dead_worker(worker_data)
+
     def start_workers(self, *args: Any, **kwargs: Any) -> None:
         PooledWorker.pool_pid = os.getpid()
         warm_up()
+        # This process runs no call: the live gauges it made on import (zeros) must not be series of their own.
+        process_gone(os.getpid())
         freeze_startup_heap()
         super().start_workers(*args, **kwargs)

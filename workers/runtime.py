@@ -33,6 +33,7 @@ from service.settings import Settings, load_settings
 from workers.delivery import Delivery, RelaySocket
 from workers.handlers.registry import Registry, default_registry
 from workers.handlers.threads import HANDLER_THREADS
+from workers.metrics import delivery_retried
 from workers.watchdog import Watchdog
 
 log = logging.getLogger("evi_toolhost.runtime")
@@ -65,7 +66,7 @@ class Runtime:
         self.http = http if http is not None else make_http_client()
         self.aredis = aredis if aredis is not None else connect_async(settings.redis_url)
         self.control_plane: ControlPlane = control_plane or HttpControlPlane(
-            settings.hume_api_base_url, settings.hume_api_key.get_secret_value(), self.http
+            settings.hume_api_base_url, settings.hume_api_key.get_secret_value(), self.http, on_retry=delivery_retried
         )
         relay = None
         if settings.relay_enabled:

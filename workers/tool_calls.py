@@ -26,7 +26,7 @@ from service.evi.messages import PublishMessage, ToolCallMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
-from workers import call_log, conversation
+from workers import call_log, conversation, observability
 from workers.handlers.context import ToolContext
 from workers.handlers.execution import Answer, execute_in_thread
 from workers.handlers.registry import RegisteredTool
@@ -83,7 +83,8 @@ def run_tool_call(
         return "duplicate"
     started_ms = now_ms()
     context = context_factory(runtime, tool_call, deadline)
-    outcome = execute_in_thread(runtime.registry, call, context, deadline, runtime.job_loop, runtime.executor)
+    with observability.handler_running(call.name):
+        outcome = execute_in_thread(runtime.registry, call, context, deadline, runtime.job_loop, runtime.executor)
     status = CallStatus.ANSWERED if outcome.status == "answered" else CallStatus(outcome.status)
     return answer(
         runtime,
@@ -162,7 +163,8 @@ def answer(
 ) -> str:
     """Deliver the answer once (claiming it) and record it, in one hop to the runtime's loop. Returns the
     call's final status, or "duplicate"."""
-    return runtime.run(deliver_and_record(runtime, tool_call, message, status, deadline=deadline, **fields))
+    with observability.delivering():
+        return runtime.run(deliver_and_record(runtime, tool_call, message, status, deadline=deadline, **fields))
 
 
 async def deliver_and_record(
@@ -207,8 +209,10 @@ async def deliver_and_record(
             message.type,
             f" ({code})" if code else "",
             sent.transport,
+            extra=observability.log_fields(status, record),
         )
     record["status"] = status
+    observability.call_finished(record, answered=answered)
 
     async def finish() -> None:
         await finish_call(runtime.aredis, call.tool_call_id, settings.record_ttl_seconds, record, answered=answered)

@@ -27,6 +27,7 @@ from service.evi.messages import ErrorLevel, ToolErrorMessage, ToolType
 from service.evi.timestamps import now_ms
 from service.queue import contract
 from service.redis_client import text
+from workers import observability
 from workers.delivery import Delivery
 from workers.handlers.errors import ErrorCode
 from workers.lost_jobs import REQUEUE_AFTER_MS, LostJobs
@@ -90,7 +91,8 @@ class Watchdog:
         for raw in due:
             call_id = str(text(raw))
             if call_id not in self._answering:
-                task = asyncio.create_task(self._answer(call_id), name=f"watchdog-{call_id}")
+                answering = observability.watchdog_answering(call_id, self._answer(call_id))
+                task = asyncio.create_task(answering, name=f"watchdog-{call_id}")
                 self._answering[call_id] = task
                 task.add_done_callback(self._done)
                 started += 1
@@ -149,10 +151,12 @@ class Watchdog:
             if sent.transport is None:  # answered by someone else meanwhile
                 await retry_redis_async(lambda: self.redis.zrem(contract.DEADLINES, call_id), until=until)
                 return
-            log.warning("tool call %s (%s): answered timeout by the watchdog: %s", call_id, name, why)
             fields.update(status="timeout", transport=sent.transport, answered_ms=now_ms())
             fields.update(delivery_attempts=sent.attempts)
+            extra = observability.watchdog_log_fields(call_id, record, fields)
+            log.warning("tool call %s (%s): answered timeout by the watchdog: %s", call_id, name, why, extra=extra)
         fields.update(answered_by="watchdog", note="started" if started else "never_started")
+        observability.watchdog_answered(record, fields)
 
         async def record_it() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -32,6 +32,7 @@ from service.child_processes import die_with_parent
 from service.heap import freeze_startup_heap
 from service.queue import contract
 from service.settings import load_settings
+from workers import observability
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
@@ -85,7 +86,9 @@ class ToolhostWorker(SimpleWorker):
         # kill it before it deregisters. Installed first, a stop lets it start, deregister and exit.
         self._install_signal_handlers()  # type: ignore[no-untyped-call]
         # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog.
-        get_runtime().start_watchdog()
+        runtime = get_runtime()
+        runtime.start_watchdog()
+        runtime.on_close.append(observability.process_started("worker", runtime.loop))
         super().bootstrap(*args, **kwargs)
         freeze_startup_heap()
 

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 "WORKER_POOL_SIZE": "2",
                 "EVI_TOOLHOST_EMBEDDED_REDIS": "1",
                 "LOG_LEVEL": "INFO",
+                "METRICS_PORT": "0",  # nobody scrapes a demo: 9100 and 9101 may be someone else's
             },
             out=logs,
         )

@@ -1,9 +1,10 @@
 """`evi-toolhost dev`: web + worker + relay (and optionally the simulator) in one command.
 
 Redis is `REDIS_URL` if set, else an embedded real Redis on a free port whose data is removed on
-exit. With `--sim`, the local EVI simulator is started too and the service is pointed at it, with made-up
-keys (`evi_toolhost.local_setup`); the command then prints how to play a call against it from another
-terminal, for one of the tools it runs.
+exit. Worker and relay serve their metrics on 9100 and 9101, or on free ports when those are taken (the command
+prints the three metrics URLs). With `--sim`, the local EVI simulator is started too and the service is pointed
+at it, with made-up keys (`evi_toolhost.local_setup`); the command then prints how to play a call against it
+from another terminal, for one of the tools it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 from contextlib import ExitStack
 
-from evi_toolhost.embedded_redis import EmbeddedRedis, free_port
+from evi_toolhost.embedded_redis import EmbeddedRedis, free_port, port_is_free
 from evi_toolhost.local_setup import (
     DEV_API_KEY,
     DEV_SIGNING_KEY,
@@ -25,6 +26,7 @@ from evi_toolhost.local_setup import (
 )
 from evi_toolhost.startup import import_from_working_directory
 from evi_toolhost.supervisor import Supervisor
+from service.observability.prometheus import RELAY_METRICS_PORT, WORKER_METRICS_PORT
 from workers.handlers.discovery import DiscoveryError, discover
 from workers.handlers.registry import default_registry
 
@@ -71,6 +73,11 @@ def next_command(env: dict[str, str], webhook_url: str) -> str:
     return call_command(tool.name, arguments, simulator_url=env["HUME_API_BASE_URL"], webhook_url=webhook_url)
 
 
+def available(port: int) -> int:
+    """`port` when it is free, else any free port: another program on 9100 (a node exporter) must not stop dev."""
+    return port if port_is_free(port) else free_port()
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.sim and not os.environ.get("HUME_API_KEY"):
         print("evi-toolhost dev: environment variable HUME_API_KEY is missing (or use --sim)", file=sys.stderr)
@@ -87,11 +94,15 @@ def run(args: argparse.Namespace) -> int:
         if args.sim:
             supervisor.start("sim", ["simulate", "--serve", "--host", "127.0.0.1", "--port", str(args.sim_port)])
         supervisor.start("web", ["web", "--host", "127.0.0.1", "--port", str(args.port)])
-        supervisor.start("worker", ["worker"])
+        worker_port, relay_port = available(WORKER_METRICS_PORT), available(RELAY_METRICS_PORT)
+        supervisor.start("worker", ["worker", "--metrics-port", str(worker_port)])
+        metrics = [f"web http://127.0.0.1:{args.port}/metrics", f"worker http://127.0.0.1:{worker_port}/metrics"]
         if not args.no_relay:
-            supervisor.start("relay", ["relay"])
+            supervisor.start("relay", ["relay", "--metrics-port", str(relay_port)])
+            metrics.append(f"relay http://127.0.0.1:{relay_port}/metrics")
         webhook_url = f"http://127.0.0.1:{args.port}/hume-webhook"
         supervisor.say("dev", f"webhook URL: {webhook_url}  (Ctrl-C stops everything)")
+        supervisor.say("dev", "metrics: " + ", ".join(metrics))
         if args.sim:
             supervisor.say("dev", "play a call from another terminal with:")
             supervisor.say("dev", "  " + next_command(env, webhook_url))

@@ -3,7 +3,8 @@
 Imports the handler modules and lists the tools of `MCP_SERVERS` first (a module that fails, or MCP tools whose
 names clash, stop start-up with one line and exit code 2; a server that gives no tools is one warning), then
 runs RQ's `WorkerPool` (`workers.pool`): N forked `SimpleWorker` processes listening to `evi-tools` before
-`evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die.
+`evi-events`, each running up to WORKER_CONCURRENCY jobs at once, respawned if they die. Their metrics are
+served together on METRICS_PORT (9100 by default; 0: off) by this process.
 SIGTERM or SIGINT to this process is a warm shutdown: running jobs finish, then every process exits.
 """
 
@@ -16,13 +17,20 @@ import sys
 
 from evi_toolhost.startup import import_from_working_directory, redis_answers, warn_about_durability, where
 from service.logs import configure_logging
+from service.observability.prometheus import (
+    WORKER_METRICS_PORT,
+    MetricsPortInUse,
+    metrics_port,
+    scrape_registry,
+    serve,
+    shared_between_processes,
+)
 from service.queue.contract import WORKER_QUEUES
 from service.redis_client import connect
-from service.settings import load_settings
+from service.settings import Settings, load_settings
 from workers.handlers.discovery import ENTRY_POINT_GROUP, DiscoveryError, discover
 from workers.handlers.registry import HOOK_ARGUMENTS, Registry, default_registry
 from workers.mcp_tools.loading import McpSetupError, load_mcp_tools
-from workers.pool import ToolhostPool
 from workers.tool_table import publish_tools
 
 log = logging.getLogger("evi_toolhost.worker")
@@ -36,6 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="worker processes, each running up to WORKER_CONCURRENCY jobs at once (default: WORKER_POOL_SIZE, 4)",
     )
     parser.add_argument("--burst", action="store_true", help="quit once the queues are empty")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="the pool's metrics port (default: METRICS_PORT, 9100; 0: off)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +56,22 @@ def run(args: argparse.Namespace) -> int:
     if size < 1:
         print("evi-toolhost worker: --pool-size must be at least 1", file=sys.stderr)
         return 2
+    # The pool's processes share one metrics endpoint: their directory is set before anything (the tool modules
+    # included) imports prometheus_client.
+    with shared_between_processes():
+        return run_pool(args, settings, size)
+
+
+def run_pool(args: argparse.Namespace, settings: Settings, size: int) -> int:
+    from workers.pool import ToolhostPool  # imports prometheus_client: only now
+
+    port = metrics_port(args.metrics_port, settings.metrics_port, WORKER_METRICS_PORT)
+    if port:
+        try:
+            serve(port, scrape_registry(), "evi-toolhost worker")
+        except MetricsPortInUse as exc:
+            print(exc, file=sys.stderr)
+            return 2
     import_from_working_directory()
     try:
         discover(settings.tool_modules)
@@ -62,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
     publish_tools(redis, default_registry, settings.tool_timeout_seconds)
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     log.info(
-        "worker: %d process(es) of %d job(s) at once on Redis %s, queues %s",
+        "worker: %d process(es) of %d job(s) at once on Redis %s, queues %s; metrics %s",
         size,
         settings.worker_concurrency,
         where(redis),
         ", ".join(WORKER_QUEUES),
+        f"on :{port}/metrics" if port else "off (METRICS_PORT=0)",
     )
     ToolhostPool(list(WORKER_QUEUES), connection=redis, num_workers=size).start(burst=args.burst, logging_level=level)
     return 0

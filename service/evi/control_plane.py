@@ -19,6 +19,7 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
@@ -109,13 +110,16 @@ class HttpControlPlane:
         *,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        on_retry: Callable[[int | None], None] | None = None,
     ) -> None:
+        """`on_retry(status)` is told of each attempt to be retried (status None: a network error): a metric."""
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._owns_client = client is None
         self.client = client if client is not None else make_http_client()
         self.retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
+        self._on_retry = on_retry
 
     def __repr__(self) -> str:
         return f"HttpControlPlane(base_url={self.base_url!r})"
@@ -156,6 +160,8 @@ class HttpControlPlane:
                     status if status is not None else text,
                 )
                 raise Undeliverable(status, text, gave_up=True, attempts=attempt)
+            if self._on_retry is not None:
+                self._on_retry(status)
             log.info(
                 "control plane send of %s for chat %s: %s, retry %d in %.0f ms",
                 message.type,

@@ -28,6 +28,8 @@ WORKER_QUEUES = (TOOLS_QUEUE, EVENTS_QUEUE)
 RQ_QUEUE_PREFIX: str = Queue.redis_queue_namespace_prefix
 """RQ's own key layout: a queue's list is `rq:queue:{name}`, and `rq:queues` names every queue."""
 RQ_QUEUES: str = Queue.redis_queues_keys
+RQ_WORKERS: str = REDIS_WORKER_KEYS
+"""RQ's set of registered workers' keys (`rq:worker:{name}`, each expiring unless its worker heartbeats)."""
 
 
 def rq_queue(name: str) -> str:

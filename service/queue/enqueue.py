@@ -9,6 +9,8 @@ record and its place in the call log (`evi:calls`, trimmed of calls older than t
 Redis failure leaves none of it behind, so Hume's redelivery can succeed. A delivery of a call already queued
 counts as a dedupe hit in that call's record, in the same script.
 
+When tracing is on, the job carries the trace context in its meta, so the worker's spans join the intake's trace.
+
 The deadline counts from the moment EVI triggered the call, with the tool's timeout as the workers published
 it (`evi:tools:timeouts`) or, for a tool no worker has published, the default.
 
@@ -18,6 +20,7 @@ so each call sends only what differs: packing arguments is most of a Redis call'
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +28,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEvent, WebhookEventToolCall
+from service.observability import tracing
 from service.queue import contract
 from service.queue.batching import BatchedScript
 from service.queue.job_hash import JobTemplate
@@ -35,7 +39,8 @@ _ENQUEUE = """
 -- TOOL_TIMEOUTS, CALL_LOG (key names), CLAIM_TTL, DEFAULT_TIMEOUT_MS, RECORD_TTL.
 -- KEYS: 1 delivery claim, 2 job hash, 3 call record
 -- ARGV: 1 job id, 2 tool call id ('' when no answer is owed), 3 tool name, 4 triggered (ms), 5 created_at,
---       6 data, 7 description, 8 chat id, 9 tool type, 10 received (ms), 11 custom session id ('' for none)
+--       6 data, 7 description, 8 chat id, 9 tool type, 10 received (ms), 11 custom session id ('' for none),
+--       12 the job's meta: JSON of the trace context ('' when not tracing)
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', CLAIM_TTL) then
     if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
         redis.call('HINCRBY', KEYS[3], 'dedupe_hits', 1)
@@ -44,6 +49,9 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', CLAIM_TTL) then
 end
 redis.call('HSET', KEYS[2], 'created_at', ARGV[5], 'enqueued_at', ARGV[5], 'data', ARGV[6],
     'description', ARGV[7], unpack(JOB_CONSTANTS))
+if ARGV[12] ~= '' then
+    redis.call('HSET', KEYS[2], 'meta', ARGV[12])
+end
 redis.call('RPUSH', QUEUE, ARGV[1])
 redis.call('SADD', RQ_QUEUES, QUEUE)
 if ARGV[2] == '' then
@@ -75,7 +83,7 @@ def script_for(
 ) -> str:
     """The intake script for one job function, with what is the same for every call written into it: the
     template's constant job fields, the key names that do not vary and the settings. Redis keeps the script as
-    long as it runs; each call sends only what differs (11 arguments and 3 keys)."""
+    long as it runs; each call sends only what differs (12 arguments and 3 keys)."""
     pairs = ", ".join(f"{lua_string(k)}, {lua_string(v)}" for k, v in template.constant_fields.items())
     constants = {
         "QUEUE": lua_string(contract.rq_queue(template.queue)),
@@ -152,6 +160,7 @@ class Enqueuer:
             timestamp = event.timestamp
             triggered = contract.triggered_ms(timestamp, received)
             session = call.custom_session_id or event.custom_session_id or ""
+        trace_context = tracing.queued(event)
         keys = [
             contract.delivery_claim(event.event_name, delivery_id(event)),
             contract.rq_job(ident),
@@ -169,6 +178,7 @@ class Enqueuer:
             tool_type,
             timestamp,
             session,
+            json.dumps(trace_context) if trace_context else "",
         ]
         result = await self._scripts[event.event_name](keys=keys, args=args)
         if result is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -18,6 +19,7 @@ import pytest
 
 from evi_toolhost.embedded_redis import free_port
 from evi_toolhost.local_setup import SIMULATOR_PORT, WEB_PORT
+from service.observability.prometheus import RELAY_METRICS_PORT, WORKER_METRICS_PORT
 from tests.support.servers import wait_for, wait_for_http
 from tests.test_readme import ROOT, readme_blocks
 
@@ -166,6 +168,34 @@ def test_dev_prints_a_call_that_works_for_the_tools_it_runs(tmp_path: Path) -> N
         played = subprocess.run(argv, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
         assert played.returncode == 0, played.stdout + played.stderr
         assert "→ tool_response" in played.stdout
+
+
+def take(holder: socket.socket, port: int) -> bool:
+    try:
+        holder.bind(("0.0.0.0", port))
+    except OSError:
+        return False
+    holder.listen()
+    return True
+
+
+def test_dev_serves_metrics_on_free_ports_when_9100_and_9101_are_taken(tmp_path: Path) -> None:
+    with contextlib.ExitStack() as held:
+        for port in (WORKER_METRICS_PORT, RELAY_METRICS_PORT):
+            holder = held.enter_context(socket.socket())
+            # Held by this test for its whole run; a process of an earlier test may still be letting it go.
+            with contextlib.suppress(AssertionError):  # held by another program for good: taken all the same
+                wait_for(lambda holder=holder, port=port: take(holder, port), timeout=20, interval=0.1)
+        with running_dev(tmp_path) as dev:
+            text = wait_for(lambda: "metrics: web" in (out := dev.output.read_text()) and out, timeout=30)
+            (line,) = [line for line in text.splitlines() if "metrics: web" in line]
+            urls = dict(part.split(" ") for part in line.split("metrics: ", 1)[1].split(", "))
+            assert urls["web"] == f"http://127.0.0.1:{dev.web_port}/metrics"
+            for name in ("worker", "relay"):
+                assert not urls[name].endswith((f":{WORKER_METRICS_PORT}/metrics", f":{RELAY_METRICS_PORT}/metrics"))
+                wait_for_http(urls[name], timeout=30, process=dev.process)
+                url = urls[name]  # served at once; the lag's first sample comes once the process has started
+                wait_for(lambda url=url: "evi_event_loop_lag_seconds" in httpx.get(url, timeout=5).text, timeout=30)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])

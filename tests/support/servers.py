@@ -73,6 +73,8 @@ class ServiceProcess:
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.ready_url = ready_url
         self.url = url
+        self.metrics_url = ""
+        """Where its metrics are served (`Stack.start_worker(metrics=True)`, ...), or "" when they are off."""
         self.process: subprocess.Popen[bytes] | None = None
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the process's lifetime)
 
@@ -109,6 +111,11 @@ class ServiceProcess:
         self._output.seek(0)
         return self._output.read().decode(errors="replace")
 
+    def output(self) -> str:
+        """What it printed so far (it keeps running: read without moving the offset it writes at)."""
+        fd = self._output.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def __enter__(self) -> ServiceProcess:
         return self.start()
 
@@ -136,4 +143,5 @@ def service_env(redis_url: str, hume_url: str = "http://127.0.0.1:1", tool_modul
         "HUME_API_BASE_URL": hume_url,
         "TOOL_MODULES": tool_modules,
         "EVI_TOOLHOST_EMBEDDED_REDIS": "1",  # the session's throwaway Redis: no durability warnings
+        "METRICS_PORT": "0",  # no worker or relay takes a fixed port; `Stack` gives one a free port when asked
     }

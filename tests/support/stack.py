@@ -21,6 +21,7 @@ import httpx
 from redis import Redis
 from rq import Worker
 
+from evi_toolhost.embedded_redis import free_port
 from evi_toolhost.simulator import ReceivedMessage, SimulatorState, create_simulator_app
 from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
 from tests.support.servers import ServiceProcess, UvicornThread, service_env, wait_for, web_process
@@ -66,10 +67,14 @@ class Stack:
         self.processes.append(process.start())
         return process
 
-    def start_worker(self, pool_size: int = 2, **env: str) -> ServiceProcess:
-        """`evi-toolhost worker --pool-size N`, once every one of its workers is registered with RQ."""
+    def start_worker(self, pool_size: int = 2, *, metrics: bool = False, **env: str) -> ServiceProcess:
+        """`evi-toolhost worker --pool-size N`, once every one of its workers is registered with RQ; `metrics`: served
+        on a free port (`.metrics_url`), else off."""
         before = Worker.count(connection=self.redis)
-        worker = self.start_process(ServiceProcess(["worker", "--pool-size", str(pool_size)], {**self.env, **env}))
+        args = ["worker", "--pool-size", str(pool_size), *self._metrics_port(metrics)]
+        worker = ServiceProcess(args, {**self.env, **env})
+        worker.metrics_url = self._metrics_url(args)
+        self.start_process(worker)
         wait_for(lambda: Worker.count(connection=self.redis) >= before + pool_size, timeout=20)
         return worker
 
@@ -83,8 +88,21 @@ class Stack:
             self.stop(worker)
             wait_for(lambda: Worker.count(connection=self.redis) == 0, timeout=10)
 
-    def start_relay(self, lease_ms: int = 1500) -> ServiceProcess:
-        return self.start_process(ServiceProcess(["relay", "--lease-ms", str(lease_ms)], self.env))
+    def start_relay(self, lease_ms: int = 1500, *, metrics: bool = False) -> ServiceProcess:
+        """`evi-toolhost relay`; `metrics`: served on a free port (`.metrics_url`), else off."""
+        args = ["relay", "--lease-ms", str(lease_ms), *self._metrics_port(metrics)]
+        relay = ServiceProcess(args, self.env)
+        relay.metrics_url = self._metrics_url(args)
+        return self.start_process(relay)
+
+    @staticmethod
+    def _metrics_port(metrics: bool) -> list[str]:
+        return ["--metrics-port", str(free_port() if metrics else 0)]
+
+    @staticmethod
+    def _metrics_url(args: list[str]) -> str:
+        port = int(args[args.index("--metrics-port") + 1])
+        return f"http://127.0.0.1:{port}/metrics" if port else ""
 
     def stop(self, process: ServiceProcess, sig: int | None = None) -> str:
         """Stop the process (if it still runs) and return what it printed."""

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import fakeredis
+from prometheus_client import REGISTRY
 
 from service.evi.control_plane import RecordingControlPlane
 from service.evi.webhooks import WebhookEventToolCall
@@ -78,6 +79,23 @@ def test_a_call_past_its_deadline_is_answered_timeout_with_its_fallback() -> Non
     assert answer.error == "get_weather: its job never started"  # type: ignore[union-attr]
     assert record[b"status"] == b"timeout" and record[b"answered_by"] == b"watchdog"
     assert record[b"note"] == b"never_started"
+
+
+def test_a_watchdog_answer_is_counted_once_with_why() -> None:
+    rig = Rig()
+    labels = {"tool": "watched_tool", "outcome": "timeout", "code": "timeout", "transport": "http"}
+    before = REGISTRY.get_sample_value("evi_watchdog_answers_total", {"reason": "never_started"}) or 0
+
+    async def scenario() -> None:
+        await rig.call(overdue_ms=SLACK_MS + 50, name="watched_tool")
+        watchdog = rig.watchdog()
+        assert await watchdog.sweep() == 1
+        await settle(watchdog)
+        assert await watchdog.sweep() == 0
+
+    run(scenario)
+    assert REGISTRY.get_sample_value("evi_tool_calls_total", labels) == 1
+    assert REGISTRY.get_sample_value("evi_watchdog_answers_total", {"reason": "never_started"}) == before + 1
 
 
 def test_a_call_not_yet_past_its_deadline_and_slack_is_left_alone() -> None:

@@ -31,6 +31,7 @@ from service.settings import Settings
 from workers import conversation
 from workers.delivery import Delivery, RelaySocket
 from workers.redis_retry import retry_redis_async
+from workers.relay import metrics
 from workers.relay.chat_socket import ChatSocket, SocketState
 from workers.relay.frame_logs import hide_tool_call_frames
 from workers.relay.inbox import SendRequest, SocketReply, serve_one
@@ -155,7 +156,7 @@ class Relay:
     async def _inbox_loop(self) -> None:
         while True:
             try:
-                await serve_one(self.redis, self.relay_id, self.handle_send)
+                await serve_one(self.redis, self.relay_id, metrics.counted(self.handle_send))
             except RedisError as exc:
                 log.warning("relay inbox failed: %s", type(exc).__name__)
                 await asyncio.sleep(0.5)
@@ -212,6 +213,7 @@ class Relay:
         return held and await self.redis.zscore(contract.ACTIVE_CHATS, chat_id) is not None
 
     async def on_state(self, chat: ChatSocket, state: SocketState) -> None:
+        metrics.socket_state(chat, state)
         if state is SocketState.OPEN:
             await conversation.reset(self.redis, chat.chat_id)
         key = contract.socket_state(chat.chat_id)

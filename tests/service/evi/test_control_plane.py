@@ -92,6 +92,23 @@ def test_network_errors_are_retried() -> None:
     assert len(attempts) == 3
 
 
+def test_each_attempt_to_be_retried_is_told_with_its_status() -> None:
+    seen: list[httpx.Request] = []
+    retried: list[int | None] = []
+    statuses = [503, 429]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if not seen:
+            seen.append(request)
+            raise httpx.ConnectError("refused")
+        return scripted(statuses, seen)(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    sender = HttpControlPlane("https://hume.test", TEST_API_KEY, client, retry=FAST, on_retry=retried.append)
+    asyncio.run(sender.send("chat-1", ANSWER, deadline=time.time() + 5))
+    assert (retried, len(seen)) == ([None, 503, 429], 4)
+
+
 def test_retries_stop_at_the_deadline() -> None:
     seen: list[httpx.Request] = []
     slow = RetryPolicy(base_delay=0.05, max_delay=0.05)
