@@ -46,8 +46,6 @@ def queue_for(event_name: str) -> str:
     return TOOLS_QUEUE if event_name == "tool_call" else EVENTS_QUEUE
 
 
-RQ_WORKERS: str = REDIS_WORKER_KEYS
-"""RQ's set of live workers' keys (`rq:worker:{name}`, hashes that expire unless the worker heartbeats)."""
 RQ_WORKER_PREFIX = f"{RQ_KEY_PREFIX}:worker:"
 """What a worker's key is its name after (`rq.Worker.redis_worker_namespace_prefix`)."""
 
