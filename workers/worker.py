@@ -29,6 +29,7 @@ from rq.worker import WorkerStatus
 
 from service.child_processes import die_with_parent
 from service.settings import load_settings
+from workers.background import wait_for_runs
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
@@ -79,8 +80,11 @@ class ToolhostWorker(SimpleWorker):
         # RQ installs its signal handlers only after bootstrap: a stop requested while the worker starts would
         # kill it before it deregisters. Installed first, a stop lets it start, deregister and exit.
         self._install_signal_handlers()  # type: ignore[no-untyped-call]
-        # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog.
-        get_runtime().start_watchdog()
+        # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog, and
+        # the chat signals that stop its calls.
+        runtime = get_runtime()
+        runtime.start_watchdog()
+        runtime.start_listening()
         super().bootstrap(*args, **kwargs)
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
@@ -179,6 +183,8 @@ class ToolhostWorker(SimpleWorker):
         try:
             if self.slots is not None:
                 self._wait_for_running_jobs()
+            while wait_for_runs(SLOT_WAIT_SECONDS):  # background runs: each ends by its own timeout
+                self.heartbeat()
             clean = True
         finally:
             try:

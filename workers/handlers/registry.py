@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from workers.handlers.call_policy import DEFAULT_POLICY, POLICY_OPTIONS, CallPolicy, ChatEndPolicy, build_policy
 from workers.handlers.docstrings import parse_docstring
 from workers.handlers.schema import ToolArguments, build_arguments
 
@@ -20,7 +21,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
-TOOL_OPTIONS = ("name", "description", "fallback", "timeout")
+TOOL_OPTIONS = ("name", "description", "fallback", "timeout", *POLICY_OPTIONS)
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 HookKind = Literal["chat_started", "chat_ended"]
@@ -41,10 +42,18 @@ class RegisteredTool:
     arguments: ToolArguments
     source: str | None = None
     """Where a tool not written as a Python function comes from (an MCP server's), shown as its origin."""
+    policy: CallPolicy = DEFAULT_POLICY
+    """What is said around the call, background running, chat end and interruption (`call_policy`)."""
 
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.func)
+
+    @property
+    def answer_timeout(self) -> float | None:
+        """Seconds EVI waits for this tool's answer (None: `TOOL_TIMEOUT_SECONDS`). A background tool is answered
+        at once by its ack: its own `timeout` bounds its run, not EVI's wait."""
+        return None if self.policy.background else self.timeout
 
     @property
     def origin(self) -> str:
@@ -135,6 +144,14 @@ class Registry:
         description: str | None = None,
         fallback: str | None = None,
         timeout: float | None = None,
+        say_on_start: str | None = None,
+        say_if_slow: str | Sequence[str] | None = None,
+        slow_after: float | None = None,
+        background: bool = False,
+        ack: str | None = None,
+        announce: bool | None = None,
+        on_chat_end: ChatEndPolicy = "cancel",
+        cancel_on_interrupt: bool = False,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -146,12 +163,22 @@ class Registry:
         description: str | None = None,
         fallback: str | None = None,
         timeout: float | None = None,
+        say_on_start: str | None = None,
+        say_if_slow: str | Sequence[str] | None = None,
+        slow_after: float | None = None,
+        background: bool = False,
+        ack: str | None = None,
+        announce: bool | None = None,
+        on_chat_end: ChatEndPolicy = "cancel",
+        cancel_on_interrupt: bool = False,
         **unknown: Any,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Register a function (plain or `async def`) as an EVI tool.
 
         Options: `name` (default: the function's name), `description` (default: the docstring's summary),
-        `fallback` (what the LLM gets when the tool fails), `timeout` (seconds).
+        `fallback` (what the LLM gets when the tool fails), `timeout` (seconds); what the caller hears and what
+        stops the call: `say_on_start`, `say_if_slow`, `slow_after`, `background`, `ack`, `announce`,
+        `on_chat_end`, `cancel_on_interrupt` (`workers.handlers.call_policy`).
         """
         if unknown:
             raise TypeError(
@@ -159,9 +186,21 @@ class Registry:
                 f"the options are {', '.join(TOOL_OPTIONS)}"
             )
         _check_options(name=name, description=description, fallback=fallback, timeout=timeout)
+        policy = build_policy(
+            say_on_start=say_on_start,
+            say_if_slow=say_if_slow,
+            slow_after=slow_after,
+            background=background,
+            ack=ack,
+            announce=announce,
+            on_chat_end=on_chat_end,
+            cancel_on_interrupt=cancel_on_interrupt,
+        )
 
         def register(function: Callable[P, R]) -> Callable[P, R]:
-            self._add_tool(function, name=name, description=description, fallback=fallback, timeout=timeout)
+            self._add_tool(
+                function, name=name, description=description, fallback=fallback, timeout=timeout, policy=policy
+            )
             return function
 
         if func is None:
@@ -177,6 +216,7 @@ class Registry:
         description: str | None = None,
         fallback: str | None = None,
         timeout: float | None = None,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         tool_name: str = name or str(getattr(func, "__name__", ""))
         if not _TOOL_NAME.match(tool_name):
@@ -190,6 +230,7 @@ class Registry:
             fallback=fallback,
             timeout=float(timeout) if timeout is not None else None,
             arguments=arguments,
+            policy=policy,
         )
         existing = self._tools.get(tool_name)
         if existing is not None and existing.location != registered.location:

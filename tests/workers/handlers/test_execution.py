@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from service.evi.control_plane import RecordingControlPlane
 from service.evi.messages import AssistantInput, ToolErrorMessage, ToolResponseMessage
 from workers import ToolContext, ToolError
-from workers.handlers.execution import to_content
 from workers.handlers.registry import Registry
+from workers.handlers.results import to_content
 from workers.testing import ToolKit, call_tool
 
 
