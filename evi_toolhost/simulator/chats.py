@@ -85,6 +85,10 @@ class Chat:
     stream: list[dict[str, Any]] = field(default_factory=list)
     """Socket messages so far, replayed to each socket that connects."""
     received: list[ReceivedMessage] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    """The session's variables, as `session_settings` messages set them."""
+    context: dict[str, Any] | None = None
+    """The session's injected context (`{text, type}`), as the last `session_settings` that had one set it."""
 
     @property
     def active(self) -> bool:
@@ -115,4 +119,5 @@ class Chat:
             "start_timestamp": self.start_ms,
             "end_timestamp": self.end_ms,
             "event_count": len(self.events),
+            "session": {"variables": dict(self.variables), "context": self.context},
         }
