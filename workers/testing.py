@@ -18,7 +18,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,7 +46,7 @@ from service.evi.webhooks import (
 from service.queue import contract
 from service.settings import Settings
 from workers import lifecycle, tool_calls
-from workers.background import wait_for_run
+from workers.background import wait_for_run, wait_for_runs
 from workers.handlers.registry import Registry, default_registry
 from workers.records import read_call, read_chat
 from workers.runtime import Runtime
@@ -53,7 +54,7 @@ from workers.transcripts import TranscriptLine
 
 KIT_API_BASE_URL = "http://hume.evi-toolhost-test-kit.invalid"
 CLOSE_WAIT_SECONDS = 5.0
-"""How long closing the kit waits for a background run still running."""
+"""How long closing the kit waits for background runs still running (they need its runtime to tell)."""
 Answer = ToolResponseMessage | ToolErrorMessage
 Line = TranscriptLine | tuple[Literal["user", "assistant"], str]
 
@@ -192,14 +193,15 @@ class ToolKit:
 
     async def background(self, result: CallResult, timeout: float = 10.0) -> BackgroundResult:
         """Wait for a background tool's run (started by the call of `result`) to tell its result; what the chat
-        received after the ack, with times counted from the call, and the record. AssertionError after
-        `timeout` seconds."""
+        received after the ack (other calls' answers left out; what other runs told at the same time is not),
+        with times counted from the call, and the record. AssertionError after `timeout` seconds."""
         return await asyncio.to_thread(self.background_sync, result, timeout)
 
     def background_sync(self, result: CallResult, timeout: float = 10.0) -> BackgroundResult:
         assert wait_for_run(result.tool_call_id, timeout), f"the background run still runs after {timeout} s"
         acked = next(i for i, item in enumerate(self.recorder.sent) if _answers(item.message, result.tool_call_id))
-        timeline = self._timeline(self.recorder.sent[acked + 1 :], result.started_at)
+        told = [item for item in self.recorder.sent[acked + 1 :] if not isinstance(item.message, Answer)]
+        timeline = self._timeline(told, result.started_at)
         return BackgroundResult(timeline, read_call(self.redis, result.tool_call_id))
 
     def running(self) -> list[str]:
@@ -243,7 +245,7 @@ class ToolKit:
     def chat_started(self) -> dict[str, str]:
         """Fire `chat_started` at the hooks; returns the chat record. A failing hook raises `HookFailed`."""
         event = WebhookEventChatStarted(**self._ids(), chat_start_type=self._start_type(), start_time=now_ms())
-        lifecycle.chat_started(self.runtime, event)
+        _off_the_loop(lifecycle.chat_started, self.runtime, event)
         return read_chat(self.redis, self.chat_id)
 
     def chat_ended(self, transcript: Iterable[Line] | None = None) -> dict[str, str]:
@@ -258,13 +260,12 @@ class ToolKit:
         for runtime in self._runtimes.values():
             if runtime is not self.runtime:
                 runtime.running_calls.chat_ended(self.chat_id)
-        lifecycle.chat_ended(self.runtime, event)
+        _off_the_loop(lifecycle.chat_ended, self.runtime, event)
         return read_chat(self.redis, self.chat_id)
 
     def close(self) -> None:
+        wait_for_runs(CLOSE_WAIT_SECONDS)
         for runtime in self._runtimes.values():
-            for call_id in runtime.running_calls.running(self.chat_id):
-                wait_for_run(call_id, CLOSE_WAIT_SECONDS)
             runtime.close()
         self._runtimes.clear()
 
@@ -332,6 +333,18 @@ class ToolKit:
         if request.method == "GET" and path == f"/v0/evi/chat_groups/{self.chat_group_id}/events":
             return _events_page(self._earlier, "earlier-chat")
         return httpx.Response(404, json={"detail": "the test kit serves only chat history"})
+
+
+def _off_the_loop(job: Callable[..., object], *args: Any) -> None:
+    """Run a lifecycle job as a worker does, in a thread with no running event loop (its hooks run on a loop of
+    their own), also when called from an `async def` test."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        job(*args)
+        return
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(job, *args).result()
 
 
 def _lines(lines: Iterable[Line]) -> list[TranscriptLine]:

@@ -99,6 +99,7 @@ def run_tool_call(
             deadline=deadline,
             before=run.register if first.status == "answered" else None,
             **identity,
+            deadline_ms=int(deadline * 1000),
             started_ms=started_ms,
             finished_ms=now_ms(),
             ran=0,

@@ -49,6 +49,7 @@ class BackgroundRun:
         self.timeout = tool.timeout if tool.timeout is not None else runtime.settings.tool_timeout_seconds
         self.deadline = time.time() + self.timeout
         """When the handler is stopped (epoch seconds): `ctx.deadline` of the run."""
+        self._acking = False
 
     @property
     def tool_call_id(self) -> str:
@@ -62,6 +63,7 @@ class BackgroundRun:
         if isinstance(ready, Outcome):
             return ready
         assert self.tool.policy.ack is not None
+        self._acking = True
         return Outcome(tool_response(call, self.tool.policy.ack), "answered", False)
 
     def fields(self, first: Outcome) -> dict[str, str | int | None]:
@@ -80,6 +82,9 @@ class BackgroundRun:
         await retry_redis_async(add, until=patient_until(time.time() + TELL_GRACE_SECONDS))
 
     def start(self, *, acked: bool) -> None:
+        """`acked`: the ack was delivered (not another answer, not someone else's)."""
+        if not self._acking:
+            return
         if not acked:
             log.warning("tool call %s: its ack was not delivered: its background run does not start", self.tool_call_id)
             self.runtime.run(self._forget())
