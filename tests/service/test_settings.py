@@ -53,3 +53,15 @@ def test_tool_modules_and_websocket_base_derive_from_the_environment(monkeypatch
     assert settings.hume_api_base_url == "http://127.0.0.1:8100"
     assert settings.ws_base_url == "ws://127.0.0.1:8100"
     assert make_settings(hume_api_base_url="https://api.hume.ai").ws_base_url == "wss://api.hume.ai"
+
+
+@pytest.mark.parametrize(("value", "phrases"), [("One phrase.", ["One phrase."]), ("A, a.| B.|", ["A, a.", "B."])])
+def test_tool_say_if_slow_is_phrases_separated_by_bars(
+    monkeypatch: pytest.MonkeyPatch, value: str, phrases: list[str]
+) -> None:
+    assert make_settings().tool_say_if_slow == [], "off by default"
+    monkeypatch.setenv("HUME_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("TOOL_SAY_IF_SLOW", value)
+    monkeypatch.setenv("TOOL_SLOW_AFTER_SECONDS", "1.5")
+    settings = load_settings()
+    assert (settings.tool_say_if_slow, settings.tool_slow_after_seconds) == (phrases, 1.5)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from evi_toolhost import ToolContext, tool
 from evi_toolhost.testing import ToolKit
 from service.evi.messages import AssistantInput
@@ -91,11 +89,6 @@ def test_the_deployment_s_phrases_apply_to_tools_that_do_not_choose() -> None:
     assert phrases_for(CallPolicy(say_if_slow=()), settings) is None, "say_if_slow=[] opts out"
     assert phrases_for(CallPolicy(say_if_slow=("Mine.",), slow_after=0.5), settings) == Phrases(None, "Mine.", 0.5)
     assert phrases_for(CallPolicy(say_on_start="Hi.", background=True), settings) == Phrases("Hi.", None, 3)
-
-
-@pytest.mark.parametrize("value", ["One phrase.", "A.|B.", "|A.||"])
-def test_tool_say_if_slow_is_phrases_separated_by_bars(value: str) -> None:
-    assert make_settings(tool_say_if_slow=value).tool_say_if_slow == [p for p in value.split("|") if p]
 
 
 class SlowDelivery:
