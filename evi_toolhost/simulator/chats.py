@@ -5,12 +5,14 @@ open sockets (subscriptions) that follow it. `SimulatorState` holds them and doe
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evi_toolhost.simulator.events import ChatEvent
+from service.evi.messages import SessionSettings
 from service.evi.webhooks import ChatStartType, ChatStatus
 
 Transport = Literal["http", "socket"]
@@ -101,6 +103,14 @@ class Chat:
     @property
     def end_ms(self) -> int | None:
         return None if self.end_time is None else int(self.end_time * 1000)
+
+    def apply_settings(self, message: SessionSettings) -> None:
+        """What EVI keeps of a `session_settings`: variables merge (values as text); a context replaces the one
+        before, and an explicit null clears it."""
+        for name, value in (message.variables or {}).items():
+            self.variables[name] = value if isinstance(value, str) else json.dumps(value)
+        if "context" in message.model_fields_set:
+            self.context = message.context.model_dump(mode="json", exclude_none=True) if message.context else None
 
     def elapsed_ms(self) -> int:
         return int((time.time() - self.start_time) * 1000)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import threading
 import time
 import uuid
@@ -237,7 +236,7 @@ class SimulatorState:
             received = ReceivedMessage(chat_id, raw, transport, time.time(), time.monotonic())
             chat.received.append(received)
             if isinstance(message, SessionSettings):
-                _apply_settings(chat, message)
+                chat.apply_settings(message)
             entry, messages = events.effects_of_publish(
                 message, elapsed_ms=chat.elapsed_ms(), custom_session_id=chat.custom_session_id
             )
@@ -397,11 +396,3 @@ def _chat_key(chat_id: str) -> str:
     """Waiters for any message to a chat share the waiter table with those for one call's answer."""
     return f"chat:{chat_id}"
 
-
-def _apply_settings(chat: Chat, message: SessionSettings) -> None:
-    """What EVI keeps of a `session_settings`: variables merge (values as strings); a context replaces the one
-    before, and an explicit null clears it."""
-    for name, value in (message.variables or {}).items():
-        chat.variables[name] = value if isinstance(value, str) else json.dumps(value)
-    if "context" in message.model_fields_set:
-        chat.context = message.context.model_dump(mode="json", exclude_none=True) if message.context else None
