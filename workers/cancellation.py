@@ -96,13 +96,15 @@ class RunningCalls:
         finally:
             self.remove(watch)
 
-    def chat_ended(self, chat_id: str) -> int:
-        """The chat ended: how many of its calls were stopped."""
+    def chat_ended(self, chat_id: str, *, remember: bool = True) -> int:
+        """The chat ended: how many of its calls were stopped. `remember=False` for a sign short of Hume's word (the
+        chat's socket closed normally): the running calls are treated as ended, later ones are not."""
         with self._lock:
-            self._ended[chat_id] = time.monotonic()
-            self._ended.move_to_end(chat_id)
-            while len(self._ended) > ENDED_MEMORY_SIZE:
-                self._ended.popitem(last=False)
+            if remember:
+                self._ended[chat_id] = time.monotonic()
+                self._ended.move_to_end(chat_id)
+                while len(self._ended) > ENDED_MEMORY_SIZE:
+                    self._ended.popitem(last=False)
             return sum(watch._end() for watch in self._by_chat.get(chat_id, ()))
 
     def interrupted(self, chat_id: str, at_ms: int) -> int:

@@ -26,7 +26,9 @@ from workers.cancellation import RunningCalls
 
 log = logging.getLogger("evi_toolhost.chat_signals")
 
-Signal = Literal["ended", "interrupted"]
+Signal = Literal["ended", "socket_closed", "interrupted"]
+"""`ended`: Hume said so (chat_ended); `socket_closed`: EVI closed the chat's socket normally, which it does when
+the chat ends (the running calls are ended; a call that starts later is not, in case the chat lives on)."""
 RESUBSCRIBE_SECONDS = 0.5
 
 
@@ -42,8 +44,8 @@ def apply(calls: RunningCalls, raw: str | bytes) -> int:
     except (ValueError, KeyError, TypeError):
         log.warning("chat signal ignored: not one this service publishes")
         return 0
-    if signal == "ended":
-        stopped = calls.chat_ended(chat_id)
+    if signal in ("ended", "socket_closed"):
+        stopped = calls.chat_ended(chat_id, remember=signal == "ended")
     elif signal == "interrupted":
         stopped = calls.interrupted(chat_id, at_ms)
     else:

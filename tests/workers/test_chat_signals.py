@@ -69,3 +69,11 @@ def test_an_interruption_time_is_read_in_either_unit(time: int, expected: int) -
 def test_an_interruption_time_that_is_no_timestamp_counts_as_now(time: object) -> None:
     before = now_ms()
     assert before <= chat_signals.interruption_ms(time) <= now_ms()
+
+
+def test_a_socket_closed_with_its_chat_ends_the_running_calls_but_is_not_remembered() -> None:
+    calls = RunningCalls()
+    running = calls.add("chat-1", "call-1")
+    assert chat_signals.apply(calls, chat_signals.encode("chat-1", "socket_closed")) == 1
+    assert running.stop.result(0) == "chat_ended"
+    assert not calls.add("chat-1", "call-2").chat_ended, "only Hume's chat_ended is remembered for later calls"

@@ -193,7 +193,7 @@ class Relay:
             await chat.run()
             if chat.ended_by_evi:  # the chat ended: its calls stop now, before the chat_ended webhook arrives
                 with contextlib.suppress(RedisError):
-                    await chat_signals.publish_async(self.redis, chat.chat_id, "ended")
+                    await chat_signals.publish_async(self.redis, chat.chat_id, "socket_closed")
         finally:
             self.sockets.pop(chat.chat_id, None)
             self.tasks.pop(chat.chat_id, None)
