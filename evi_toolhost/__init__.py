@@ -32,6 +32,7 @@ if _typing.TYPE_CHECKING:
     from workers.handlers.context import ChatContext, ToolContext
     from workers.handlers.errors import ToolError
     from workers.handlers.registry import on_chat_ended, on_chat_started, tool
+    from workers.handlers.results import ToolResult
     from workers.transcripts import TranscriptLine
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "SessionSettings",
     "ToolContext",
     "ToolError",
+    "ToolResult",
     "TranscriptLine",
     "UserInput",
     "WebhookEventChatEnded",
@@ -71,6 +73,7 @@ _HOMES = {
     "on_chat_ended": "workers.handlers.registry",
     "on_chat_started": "workers.handlers.registry",
     "tool": "workers.handlers.registry",
+    "ToolResult": "workers.handlers.results",
     "TranscriptLine": "workers.transcripts",
 }
 

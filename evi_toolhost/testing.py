@@ -11,6 +11,6 @@ With pytest, the `evi` fixture is a `ToolKit` (the plugin comes with the package
 Without pytest, use `ToolKit()` as a context manager, or `await call_tool(name, arguments)`.
 """
 
-from workers.testing import CallResult, ToolKit, call_tool
+from workers.testing import BackgroundResult, CallResult, Delivered, ToolKit, call_tool
 
-__all__ = ["CallResult", "ToolKit", "call_tool"]
+__all__ = ["BackgroundResult", "CallResult", "Delivered", "ToolKit", "call_tool"]

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(default=5, gt=0)
 
     tool_timeout_seconds: float = Field(default=10.0, gt=0)
+    tool_say_if_slow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Phrases (`|`-separated) said while a tool is slow, for tools whose `@tool(say_if_slow=...)` does not say."""
+    tool_slow_after_seconds: float = Field(default=2.0, gt=0)
     worker_pool_size: int = Field(default=4, gt=0)
     worker_concurrency: int = Field(default=64, ge=1)
     record_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
@@ -106,6 +109,13 @@ class Settings(BaseSettings):
     @classmethod
     def _tool_modules_from_commas(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("tool_say_if_slow", mode="before")
+    @classmethod
+    def _phrases_from_bars(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split("|") if part.strip()]
+        return value
 
     @field_validator("mcp_servers", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ SURFACE = [
     "SessionSettings",
     "ToolContext",
     "ToolError",
+    "ToolResult",
     "TranscriptLine",
     "UserInput",
     "WebhookEventChatEnded",
@@ -30,7 +31,16 @@ SURFACE = [
     "on_chat_started",
     "tool",
 ]
-HANDLER_API = ["ChatContext", "ToolContext", "ToolError", "TranscriptLine", "on_chat_ended", "on_chat_started", "tool"]
+HANDLER_API = [
+    "ChatContext",
+    "ToolContext",
+    "ToolError",
+    "ToolResult",
+    "TranscriptLine",
+    "on_chat_ended",
+    "on_chat_started",
+    "tool",
+]
 
 
 def public_names(module: ModuleType) -> list[str]:
@@ -42,7 +52,8 @@ def public_names(module: ModuleType) -> list[str]:
 def test_the_surface_is_what_it_was_decided_to_be() -> None:
     assert sorted(evi_toolhost.__all__) == SURFACE
     assert sorted(workers.__all__) == HANDLER_API
-    assert sorted(evi_toolhost.testing.__all__) == ["CallResult", "ToolKit", "call_tool"]
+    testing = ["BackgroundResult", "CallResult", "Delivered", "ToolKit", "call_tool"]
+    assert sorted(evi_toolhost.testing.__all__) == testing
 
 
 @pytest.mark.parametrize("module", [evi_toolhost, workers, evi_toolhost.testing], ids=lambda m: m.__name__)

@@ -25,6 +25,10 @@ import pytest
 import yaml
 from mcp import Client, StdioServerParameters
 from redis import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 import evi_toolhost
 from evi_toolhost.as_code import AsCodeError
@@ -68,6 +72,8 @@ CHECKED: dict[str, str] = {
     "python3 -m venv .venv && .venv/bin/pip install -e '.[embedded]'": "test_quick_start_demo_from_a_copy_of_the_repo",
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'": "test_quick_start_tests_are_what_ci_runs",
     "from typing import Literal": "test_the_tool_example_is_the_example_package_and_answers_through_the_kit",
+    "# myco/bookings.py": "test_the_speech_and_background_example_says_what_the_table_says",
+    "import httpx": "test_the_idempotency_example_sends_one_key_per_call",
     '[project.entry-points."evi_toolhost.tools"]': "test_the_example_project_passes_under_plain_pytest",
     "import myco.tools": "test_the_example_project_passes_under_plain_pytest",
     ".venv/bin/evi-toolhost simulate --call": "tests/integration/test_demo_and_dev.py",
@@ -118,6 +124,54 @@ def test_the_tool_example_is_the_example_package_and_answers_through_the_kit(mon
         assert paris.content == '{"city":"Paris","high":21,"unit":"celsius"}'
         assert kit.call_sync("get_forecast", city="Atlantis").code == "unknown_city"
         assert kit.call_sync("get_forecast", city="Oslo", unit="kelvin").code == "invalid_arguments"
+
+
+def test_the_speech_and_background_example_says_what_the_table_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block as written, with its sleeps and `slow_after` shortened tenfold (the same story, faster)."""
+    faster = block("# myco/bookings.py").text
+    for slow, fast in (("sleep(2)", "sleep(0.2)"), ("sleep(5)", "sleep(0.5)"), ("after=1.5", "after=0.15")):
+        assert slow in faster
+        faster = faster.replace(slow, fast)
+    registry = Registry()
+    monkeypatch.setattr(evi_toolhost, "tool", registry.tool)
+    with ToolKit(registry) as kit:
+        exec(compile(faster, "README.md", "exec"), {"__name__": "readme_bookings"})
+        looked_up = kit.call_sync("check_availability", date="2026-12-12", party_size=4)
+        start, slow = looked_up.said
+        assert start == "One moment while I look that up."
+        assert slow in ("Still checking the bookings.", "Still looking, bear with me.")
+        assert [m.type for m in looked_up.messages] == ["assistant_input", "assistant_input", "tool_response"]
+        assert 0.1 <= looked_up.timeline[1].at < 0.2 + 0.15
+        booked = kit.call_sync("book_table", date="2026-12-12", party_size=4)
+        assert booked.content == "I'm booking that now and will tell you when it's confirmed."
+        told = kit.background_sync(booked)
+        assert [m.type for m in told.messages] == ["session_settings", "assistant_input"]
+        assert told.said[0].startswith("Your table for 4 on 2026-12-12 is booked, reference ")
+        assert told.record["background_status"] == "answered"
+
+
+def test_the_idempotency_example_sends_one_key_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run against a payments API that records the keys it is sent: every run of one tool call sends the same
+    key (here: the call delivered to two deployments), another call another key."""
+    keys: list[str] = []
+
+    async def charges(request: Request) -> JSONResponse:
+        keys.append(request.headers["Idempotency-Key"])
+        return JSONResponse({"id": f"ch_{len(set(keys))}"}, status_code=201)
+
+    payments = Starlette(routes=[Route("/charges", charges, methods=["POST"])])
+    registry = Registry()
+    monkeypatch.setattr(evi_toolhost, "tool", registry.tool)
+    with UvicornThread(payments) as server:
+        code = block("import httpx").text.replace("https://payments.example.com", server.url)
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme_payments"})
+        for _ in range(2):
+            with ToolKit(registry) as kit:
+                paid = kit.call_with("pay_deposit", {"amount_eur": 50}, tool_call_id="toolu_deposit_1")
+                assert paid.content == "The deposit of 50 euros is paid."
+        with ToolKit(registry) as kit:
+            kit.call_with("pay_deposit", {"amount_eur": 50}, tool_call_id="toolu_deposit_2")
+    assert keys[0] == keys[1] != keys[2]
 
 
 def test_the_procfile_block_is_the_procfile() -> None:

@@ -9,12 +9,14 @@ The handler API is importable from here as well as from `evi_toolhost` (the same
 from workers.handlers.context import ChatContext, ToolContext
 from workers.handlers.errors import ToolError
 from workers.handlers.registry import on_chat_ended, on_chat_started, tool
+from workers.handlers.results import ToolResult
 from workers.transcripts import TranscriptLine
 
 __all__ = [
     "ChatContext",
     "ToolContext",
     "ToolError",
+    "ToolResult",
     "TranscriptLine",
     "on_chat_ended",
     "on_chat_started",

@@ -1,4 +1,5 @@
-"""Chat lifecycle: the chat record, the transcript when a chat ends, and the user's hooks.
+"""Chat lifecycle: the chat record, the transcript when a chat ends, and the user's hooks. A chat's end is first
+told to the workers running its calls (`workers.chat_signals`), which stop or finish them by their tools' policy.
 
 A failing hook never stops the others: each failure is logged with its traceback and recorded in the chat
 record, and after all hooks ran the job raises `HookFailed`, so it lands in RQ's failed registry where it
@@ -20,6 +21,7 @@ from service.evi.messages import PublishMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventBase, WebhookEventChatEnded, WebhookEventChatStarted
 from service.queue import contract
+from workers import chat_signals, history
 from workers.handlers.context import ChatContext
 from workers.handlers.registry import Hook
 from workers.handlers.threads import HANDLER_THREADS
@@ -58,7 +60,9 @@ def chat_started(runtime: Runtime, event: WebhookEventChatStarted) -> None:
 def chat_ended(runtime: Runtime, event: WebhookEventChatEnded) -> int:
     """Returns the number of transcript lines handed to the hooks."""
     settings = runtime.settings
+    chat_signals.publish(runtime.redis, runtime.running_calls, event.chat_id, "ended")
     retire_chat(runtime.redis, event.chat_id)
+    history.forget(runtime.redis, event.chat_group_id)
     update_chat(
         runtime.redis,
         event.chat_id,

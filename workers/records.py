@@ -30,6 +30,12 @@ class CallStatus(StrEnum):
     """The control plane did not take the answer (chat gone, or retries ran out)."""
     NOT_REQUIRED = "not_required"
     """`response_required` was false (built-in tools): nothing is owed, nothing was run."""
+    CANCELLED = "cancelled"
+    """Stopped before it finished (`cancel_reason`): by the caller's interruption (answered `tool_error`
+    `cancelled`), or by its chat's end (nothing sent)."""
+    CHAT_ENDED = "chat_ended"
+    """Its chat ended while it ran and the tool finishes anyway (`on_chat_end="finish"`): the answer it would have
+    sent is recorded (`answer_type`), not sent."""
 
 
 class ChatStatus(StrEnum):

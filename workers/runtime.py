@@ -30,6 +30,7 @@ from redis.asyncio import Redis as AsyncRedis
 from service.evi.control_plane import ControlPlane, HttpControlPlane, make_http_client, shared_ssl_context
 from service.redis_client import connect, connect_async
 from service.settings import Settings, load_settings
+from workers.cancellation import RunningCalls
 from workers.delivery import Delivery, RelaySocket
 from workers.handlers.registry import Registry, default_registry
 from workers.handlers.threads import HANDLER_THREADS
@@ -41,6 +42,7 @@ log = logging.getLogger("evi_toolhost.runtime")
 T = TypeVar("T")
 
 CLOSE_TIMEOUT_SECONDS = 5.0
+LISTEN_TIMEOUT_SECONDS = 5.0
 
 
 class Runtime:
@@ -78,10 +80,14 @@ class Runtime:
         self.delivery = Delivery(
             self.control_plane, self.aredis, claim_ttl_seconds=settings.claim_ttl_seconds, relay=relay
         )
+        self.running_calls = RunningCalls()
+        """The calls this runtime runs, so chat signals can stop them (`workers.cancellation`)."""
         self.pid = os.getpid()
         self._job_loops = threading.local()
         self._watchdog_stop: asyncio.Event | None = None
         self._watchdog_task: concurrent.futures.Future[None] | None = None
+        self._listening: list[concurrent.futures.Future[None]] = []
+        self._listen_stop: asyncio.Event | None = None
         self.on_close: list[Callable[[], Awaitable[None]]] = []
         """Awaited on the loop by `close()`, before the clients close (the MCP sessions)."""
 
@@ -107,6 +113,45 @@ class Runtime:
             await watchdog.run(self._watchdog_stop)
 
         self._watchdog_task = asyncio.run_coroutine_threadsafe(run(), self.loop)
+
+    def start_listening(self) -> None:
+        """Listen for chat signals (a chat ended, the caller interrupted: `workers.chat_signals`) and sweep lost
+        background runs (`workers.background.lost`), on this runtime's loop until `close()`. Returns once the
+        signals are subscribed to."""
+        if self._listening:
+            return
+        from workers import chat_signals
+        from workers.background import LostRuns
+
+        def fallback(name: str) -> str | None:
+            tool = self.registry.get(name)
+            return tool.fallback if tool is not None else None
+
+        lost = LostRuns(
+            self.aredis,
+            self.delivery,
+            fallback=fallback,
+            record_ttl_seconds=self.settings.record_ttl_seconds,
+            claim_ttl_seconds=self.settings.claim_ttl_seconds,
+        )
+        subscribed = threading.Event()
+
+        async def listen() -> None:
+            await chat_signals.listen(
+                self.aredis, self.running_calls, self._stop_listening(), on_subscribed=subscribed.set
+            )
+
+        async def sweep() -> None:
+            await lost.run(self._stop_listening())
+
+        self._listening = [asyncio.run_coroutine_threadsafe(job(), self.loop) for job in (listen, sweep)]
+        if not subscribed.wait(LISTEN_TIMEOUT_SECONDS):
+            log.warning("runtime: chat signals not subscribed to yet (Redis away?); still trying")
+
+    def _stop_listening(self) -> asyncio.Event:
+        if self._listen_stop is None:
+            self._listen_stop = asyncio.Event()
+        return self._listen_stop
 
     def job_loop(self) -> asyncio.AbstractEventLoop:
         """This thread's own event loop for handlers and hooks, made on first use and kept for the thread's life."""
@@ -160,8 +205,12 @@ class Runtime:
     async def _aclose(self) -> None:
         if self._watchdog_stop is not None:
             self._watchdog_stop.set()
+        if self._listen_stop is not None:
+            self._listen_stop.set()
         if self._watchdog_task is not None:
             await asyncio.wrap_future(self._watchdog_task)
+        for listening in self._listening:
+            await asyncio.wrap_future(listening)
         for close in self.on_close:
             await close()
         await self.http.aclose()

@@ -4,9 +4,11 @@
 Once picked up, a call:
 1. claims the run (`SET evi:run:{id} NX`), so however often its job runs (webhook redelivery, the relay seeing
    the call too, the watchdog re-queueing a lost job) the handler runs at most once;
-2. runs the handler within the call's deadline, on this job thread's own event loop;
+2. runs the handler within the call's deadline, on this job thread's own event loop, with what the tool says
+   meanwhile and what may stop it (`workers.around_call`); a background tool is answered with its ack and runs
+   on (`workers.background`);
 3. delivers the answer under the call's answer claim, which every sender of an answer shares (this job, the
-   watchdog, the relay), so EVI gets at most one;
+   watchdog, the relay), so EVI gets at most one (nothing when the chat ended meanwhile);
 4. records the outcome in `evi:call:{id}` and takes the call off `evi:deadlines`.
 
 A call whose worker dies or hangs, or whose job is lost, is answered `timeout` by the watchdog
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from service.evi.control_plane import Undeliverable
@@ -26,7 +28,9 @@ from service.evi.messages import PublishMessage, ToolCallMessage
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
-from workers import call_log, conversation, observability
+from workers import call_log, conversation, history, observability
+from workers.around_call import AroundCall
+from workers.background import BackgroundRun
 from workers.handlers.context import ToolContext
 from workers.handlers.execution import Answer, execute_in_thread
 from workers.handlers.registry import RegisteredTool
@@ -52,7 +56,8 @@ def deadline_of(runtime: Runtime, tool_call: WebhookEventToolCall, received: flo
     """When the answer is due (epoch seconds), by the rule the intake used (`contract.triggered_ms`)."""
     call = tool_call.tool_call_message
     tool = runtime.registry.get(call.name)
-    timeout = tool.timeout if tool is not None and tool.timeout is not None else runtime.settings.tool_timeout_seconds
+    answer_timeout = tool.answer_timeout if tool is not None else None
+    timeout = answer_timeout if answer_timeout is not None else runtime.settings.tool_timeout_seconds
     received_ms = int((received if received is not None else time.time()) * 1000)
     return (contract.triggered_ms(tool_call.timestamp, received_ms) + int(timeout * 1000)) / 1000
 
@@ -72,8 +77,14 @@ def run_tool_call(
         "job_id": job_id,
     }
     if not call.response_required:
-        status = CallStatus.NOT_REQUIRED
-        update_call(runtime.redis, call.tool_call_id, ttl, **identity, status=status, logged_at=tool_call.timestamp)
+        update_call(
+            runtime.redis,
+            call.tool_call_id,
+            ttl,
+            **identity,
+            status=CallStatus.NOT_REQUIRED,
+            logged_at=tool_call.timestamp,
+        )
         log.info("tool call %s (%s): no response required, not run", call.tool_call_id, call.name)
         return CallStatus.NOT_REQUIRED
 
@@ -82,9 +93,34 @@ def run_tool_call(
         log.info("tool call %s (%s): already claimed by another job, not run again", call.tool_call_id, call.name)
         return "duplicate"
     started_ms = now_ms()
+    tool = runtime.registry.get(call.name)
+    if tool is not None and tool.policy.background:
+        run = BackgroundRun(runtime, tool_call, tool, context_factory)
+        first = run.first_answer()
+        acked = answer(
+            runtime,
+            tool_call,
+            first.message,
+            CallStatus.ANSWERED if first.status == "answered" else CallStatus(first.status),
+            deadline=deadline,
+            before=run.register if first.status == "answered" else None,
+            **identity,
+            deadline_ms=int(deadline * 1000),
+            started_ms=started_ms,
+            finished_ms=now_ms(),
+            ran=0,
+            **run.fields(first),
+        )
+        run.start(acked=acked == CallStatus.ANSWERED)
+        return acked
     context = context_factory(runtime, tool_call, deadline)
-    with observability.handler_running(call.name):
-        outcome = execute_in_thread(runtime.registry, call, context, deadline, runtime.job_loop, runtime.executor)
+    with AroundCall(runtime, tool_call, tool, deadline) as around, observability.handler_running(call.name):
+        outcome = around.stopped_before_start() or execute_in_thread(
+            runtime.registry, call, context, deadline, runtime.job_loop, runtime.executor, stop=around.stop
+        )
+    timings = {"deadline_ms": int(deadline * 1000), "started_ms": started_ms, "finished_ms": now_ms()}
+    if around.chat_ended:
+        return around.record_unsent(outcome, **identity, **timings, ran=int(outcome.ran))
     status = CallStatus.ANSWERED if outcome.status == "answered" else CallStatus(outcome.status)
     return answer(
         runtime,
@@ -92,11 +128,11 @@ def run_tool_call(
         outcome.message,
         status,
         deadline=deadline,
+        before=around.before_answer(outcome),
         **identity,
-        deadline_ms=int(deadline * 1000),
-        started_ms=started_ms,
-        finished_ms=now_ms(),
+        **timings,
         ran=int(outcome.ran),
+        **around.fields(outcome),
     )
 
 
@@ -134,6 +170,9 @@ def context_factory(
     async def transcript() -> list[TranscriptLine]:
         return await runtime.call(conversation.read(runtime.aredis, tool_call.chat_id))
 
+    async def earlier_chats() -> list[TranscriptLine]:
+        return await runtime.call(history.earlier_chats(runtime, tool_call.chat_id, tool_call.chat_group_id))
+
     def build(tool: RegisteredTool) -> ToolContext:
         return ToolContext(
             chat_id=tool_call.chat_id,
@@ -146,6 +185,7 @@ def context_factory(
             deadline=deadline,
             _sender=send,
             _transcript=transcript,
+            _history=earlier_chats,
             _loop=runtime.loop,
         )
 
@@ -159,12 +199,15 @@ def answer(
     status: CallStatus,
     *,
     deadline: float,
+    before: Callable[[], Awaitable[None]] | None = None,
     **fields: str | int | None,
 ) -> str:
-    """Deliver the answer once (claiming it) and record it, in one hop to the runtime's loop. Returns the
-    call's final status, or "duplicate"."""
+    """Deliver the answer once (claiming it) and record it, in one hop to the runtime's loop; `before` is awaited
+    there first (what must go out ahead of the answer). Returns the call's final status, or "duplicate"."""
     with observability.delivering():
-        return runtime.run(deliver_and_record(runtime, tool_call, message, status, deadline=deadline, **fields))
+        return runtime.run(
+            deliver_and_record(runtime, tool_call, message, status, deadline=deadline, before=before, **fields)
+        )
 
 
 async def deliver_and_record(
@@ -174,6 +217,7 @@ async def deliver_and_record(
     status: CallStatus,
     *,
     deadline: float,
+    before: Callable[[], Awaitable[None]] | None = None,
     **fields: str | int | None,
 ) -> str:
     call = tool_call.tool_call_message
@@ -182,6 +226,11 @@ async def deliver_and_record(
     record.update(fields)
     record.update(call_log.answer_fields(runtime.registry, call, message))
     answered = True
+    if before is not None:
+        try:
+            await before()
+        except Exception:
+            log.exception("tool call %s (%s): what goes out before the answer failed", call.tool_call_id, call.name)
     try:
         sent = await runtime.delivery.send(
             tool_call.chat_id, message, deadline=deadline + settings.delivery_grace_seconds

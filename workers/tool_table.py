@@ -14,7 +14,7 @@ def publish_tools(redis: Redis, registry: Registry, default_timeout_seconds: flo
     if not tools:
         return
     timeouts = {
-        tool.name: int((tool.timeout if tool.timeout is not None else default_timeout_seconds) * 1000) for tool in tools
+        tool.name: int((tool.answer_timeout or default_timeout_seconds) * 1000) for tool in tools
     }
     fallbacks = {tool.name: tool.fallback for tool in tools if tool.fallback}
     without = [tool.name for tool in tools if not tool.fallback]

@@ -7,7 +7,8 @@ relay, so one exists wherever calls run, and every `SWEEP_INTERVAL_SECONDS`:
 - answers `tool_error` `timeout`, with the tool's fallback, for each call still listed
   `SLACK_MS` past its deadline (the slack lets a worker that finished in time deliver first). It sends
   through the same delivery and the same answer claim as a worker, so among worker, relay and several
-  watchdogs exactly one answer goes out;
+  watchdogs exactly one answer goes out. A call whose chat has ended is owed nothing: it is recorded
+  `cancelled` (`cancel_reason` `chat_ended`), and nothing is sent;
 - queues again a call whose job was popped but never started (`workers.lost_jobs`).
 """
 
@@ -121,6 +122,21 @@ class Watchdog:
         if not chat_id:
             log.error("tool call %s passed its deadline with no record to answer it from", call_id)
             await retry_redis_async(lambda: self.redis.zrem(contract.DEADLINES, call_id), until=until)
+            return
+        chat_status = await retry_redis_async(
+            lambda: self.redis.hget(contract.chat_record(chat_id), "status"), until=until
+        )
+        if text(chat_status) == "ended":
+            log.info("tool call %s (%s) passed its deadline after its chat ended: nothing sent", call_id, name)
+            ended = {"status": "cancelled", "cancel_reason": "chat_ended", "answered_by": "watchdog"}
+
+            async def record_ended() -> None:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.hset(contract.call_record(call_id), mapping=ended)  # type: ignore[arg-type]
+                    pipe.zrem(contract.DEADLINES, call_id)
+                    await pipe.execute()
+
+            await retry_redis_async(record_ended, until=until)
             return
         why = "its worker did not answer by the deadline" if started else "its job never started"
         content = self.fallback(name) or published

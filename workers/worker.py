@@ -33,6 +33,7 @@ from service.heap import freeze_startup_heap
 from service.queue import contract
 from service.settings import load_settings
 from workers import observability
+from workers.background import wait_for_runs
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
@@ -85,9 +86,11 @@ class ToolhostWorker(SimpleWorker):
         # RQ installs its signal handlers only after bootstrap: a stop requested while the worker starts would
         # kill it before it deregisters. Installed first, a stop lets it start, deregister and exit.
         self._install_signal_handlers()  # type: ignore[no-untyped-call]
-        # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog.
+        # In this process, after any fork: its own loop, HTTP client, Redis connections and deadline watchdog, and
+        # the chat signals that stop its calls.
         runtime = get_runtime()
         runtime.start_watchdog()
+        runtime.start_listening()
         runtime.on_close.append(observability.process_started("worker", runtime.loop))
         super().bootstrap(*args, **kwargs)
         freeze_startup_heap()
@@ -214,6 +217,8 @@ class ToolhostWorker(SimpleWorker):
         try:
             if self.slots is not None:
                 self._wait_for_running_jobs()
+            while wait_for_runs(SLOT_WAIT_SECONDS):  # background runs: each ends by its own timeout
+                self.heartbeat()
             clean = True
         finally:
             try:

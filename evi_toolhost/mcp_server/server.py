@@ -9,6 +9,7 @@ a timeout) a result with `isError` and that text. An unknown tool is a protocol 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -32,6 +33,7 @@ from workers.handlers.execution import execute
 from workers.handlers.registry import RegisteredTool, Registry
 
 SERVER_NAME = "evi-toolhost"
+log = logging.getLogger("evi_toolhost.mcp_server")
 
 
 def listed(tool: RegisteredTool) -> Tool:
@@ -60,6 +62,8 @@ def build_server(registry: Registry, default_timeout: float) -> Server[Any]:
             registry, call, lambda found: off_chat_context(found, call.tool_call_id, deadline), deadline
         )
         answer = outcome.message
+        if outcome.preface is not None:
+            log.warning("tool %s: its ToolResult's variables and context are dropped over MCP: no session", tool.name)
         if isinstance(answer, ToolResponseMessage):
             return CallToolResult(content=[TextContent(text=answer.content)])
         return CallToolResult(content=[TextContent(text=answer.content or answer.error)], is_error=True)

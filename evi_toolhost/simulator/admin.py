@@ -4,11 +4,12 @@ can drive chats and see what the control plane received.
 - `POST /_sim/chats`: start a chat → 201, the chat record
 - `GET  /_sim/chats/{id}`: the chat record with its counters
 - `POST /_sim/chats/{id}/events`: EVI says something: `user_message`, `assistant_message` (each with optional
-  `emotions`, prosody scores by expression), `assistant_end` or `tool_call` (`broadcast: false` keeps a tool
-  call off the sockets) → 201
+  `emotions`, prosody scores by expression), `assistant_end`, `user_interruption` (the user spoke over EVI) or
+  `tool_call` (`broadcast: false` keeps a tool call off the sockets) → 201
 - `POST /_sim/chats/{id}/end`: end the chat (`status`, default USER_ENDED); its sockets are closed
 - `GET  /_sim/chats/{id}/received`: control-plane messages received, `{"received": [...]}`; with
-  `tool_call_id`, only that call's answers, waiting up to `timeout` seconds for the first one
+  `tool_call_id`, only that call's answers, waiting up to `timeout` seconds for the first one; with `after=N`,
+  every message once there are more than N, waiting up to `timeout` seconds
 - `POST /_sim/chats/{id}/fail_next_sends`: `{"statuses": [503, ...], "retry_after": "1"}`, see `fail_next_sends`
 - `POST /_sim/chats/{id}/fail_sends_for`: `{"status": 500, "seconds": 3}`: every send fails for that long
 - `GET  /_sim/stats`: connections seen
@@ -64,6 +65,10 @@ class AssistantEndEvent(_Strict):
     type: Literal["assistant_end"]
 
 
+class UserInterruptionEvent(_Strict):
+    type: Literal["user_interruption"]
+
+
 class ToolCallEvent(_Strict):
     type: Literal["tool_call"]
     name: str = Field(min_length=1)
@@ -75,7 +80,8 @@ class ToolCallEvent(_Strict):
 
 
 AdminEvent = Annotated[
-    UserMessageEvent | AssistantMessageEvent | AssistantEndEvent | ToolCallEvent, Field(discriminator="type")
+    UserMessageEvent | AssistantMessageEvent | AssistantEndEvent | UserInterruptionEvent | ToolCallEvent,
+    Field(discriminator="type"),
 ]
 admin_event_adapter: TypeAdapter[AdminEvent] = TypeAdapter(AdminEvent)
 
@@ -98,6 +104,7 @@ class FailSendsFor(_Strict):
 
 class ReceivedQuery(BaseModel):
     tool_call_id: str | None = None
+    after: int | None = Field(default=None, ge=0)
     timeout: float = Field(default=0.0, ge=0, le=300)
 
 
@@ -137,6 +144,8 @@ async def add_event(request: Request) -> Response:
         answer["event"] = state.add_assistant_message(chat_id, event.text, emotions=event.emotions).to_json()
     elif isinstance(event, AssistantEndEvent):
         state.add_assistant_end(chat_id)
+    elif isinstance(event, UserInterruptionEvent):
+        answer["event"] = state.add_user_interruption(chat_id).to_json()
     else:
         call = state.add_tool_call(
             chat_id,
@@ -165,6 +174,9 @@ async def received(request: Request) -> Response:
     chat_id = request.path_params["id"]
     state.get_chat(chat_id)
     query = parse_query(request, ReceivedQuery)
+    if query.tool_call_id is None and query.after is not None:
+        found = await state.wait_for_received(chat_id, query.after, query.timeout)
+        return JSONResponse({"received": [received.to_json() for received in found]})
     if query.tool_call_id is None:
         return JSONResponse({"received": state.received_json(chat_id)})
     answers = await state.wait_for_answers(query.tool_call_id, query.timeout)

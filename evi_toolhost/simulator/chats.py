@@ -5,12 +5,14 @@ open sockets (subscriptions) that follow it. `SimulatorState` holds them and doe
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evi_toolhost.simulator.events import ChatEvent
+from service.evi.messages import SessionSettings
 from service.evi.webhooks import ChatStartType, ChatStatus
 
 Transport = Literal["http", "socket"]
@@ -85,6 +87,10 @@ class Chat:
     stream: list[dict[str, Any]] = field(default_factory=list)
     """Socket messages so far, replayed to each socket that connects."""
     received: list[ReceivedMessage] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    """The session's variables, as `session_settings` messages set them."""
+    context: dict[str, Any] | None = None
+    """The session's injected context (`{text, type}`), as the last `session_settings` that had one set it."""
 
     @property
     def active(self) -> bool:
@@ -97,6 +103,14 @@ class Chat:
     @property
     def end_ms(self) -> int | None:
         return None if self.end_time is None else int(self.end_time * 1000)
+
+    def apply_settings(self, message: SessionSettings) -> None:
+        """What EVI keeps of a `session_settings`: variables merge (values as text); a context replaces the one
+        before, and an explicit null clears it."""
+        for name, value in (message.variables or {}).items():
+            self.variables[name] = value if isinstance(value, str) else json.dumps(value)
+        if "context" in message.model_fields_set:
+            self.context = message.context.model_dump(mode="json", exclude_none=True) if message.context else None
 
     def elapsed_ms(self) -> int:
         return int((time.time() - self.start_time) * 1000)
@@ -115,4 +129,5 @@ class Chat:
             "start_timestamp": self.start_ms,
             "end_timestamp": self.end_ms,
             "event_count": len(self.events),
+            "session": {"variables": dict(self.variables), "context": self.context},
         }

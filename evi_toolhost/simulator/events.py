@@ -38,6 +38,7 @@ class EventType(StrEnum):
     SESSION_SETTINGS = "SESSION_SETTINGS"
     PAUSE_ONSET = "PAUSE_ONSET"
     RESUME_ONSET = "RESUME_ONSET"
+    USER_INTERRUPTION = "USER_INTERRUPTION"
 
 
 class Role(StrEnum):
@@ -132,6 +133,11 @@ def assistant_message(text: str, *, from_text: bool, custom_session_id: str | No
 
 def assistant_end(custom_session_id: str | None = None) -> dict[str, Any]:
     return _with_session({"type": "assistant_end"}, custom_session_id)
+
+
+def user_interruption(time_ms: int, custom_session_id: str | None = None) -> dict[str, Any]:
+    """`UserInterruption`: the user spoke over EVI; `time` as a Unix timestamp (ms, as Hume's other times)."""
+    return _with_session({"type": "user_interruption", "time": time_ms}, custom_session_id)
 
 
 def tool_call(message: ToolCallMessage) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 another process), post signed webhooks to the service under test, and wait for its answers.
 
 Per tool turn, `via` says how EVI delivers the call: `webhook` (the call is in the chat's history but
-not on its sockets), `socket` (on the sockets only, no webhook) or `both`.
+not on its sockets), `socket` (on the sockets only, no webhook) or `both`. What the chat is told around each
+call (`assistant_input` while EVI waits, a background tool's result after its answer) is collected with its time.
+A script that `resumes` an earlier chat has that chat played into the group's history (and ended) first.
 """
 
 from __future__ import annotations
@@ -37,8 +39,29 @@ class PlayerError(Exception):
     """The simulator could not be driven (unreachable, wrong key, refused a call)."""
 
 
-def evaluate(expect: Expect, response_required: bool, answers: list[dict[str, Any]]) -> str | None:
-    """Why the answers do not meet the expectation, or None if they do."""
+def evaluate(
+    expect: Expect,
+    response_required: bool,
+    answers: list[dict[str, Any]],
+    said: list[str] | None = None,
+    announced: str | None = None,
+) -> str | None:
+    """Why the answers (and what was said during the call, and after it) do not meet the expectation, or None."""
+    problem = _evaluate_answer(expect, response_required, answers)
+    if problem is not None:
+        return problem
+    remaining = list(said or [])
+    for wanted in expect.said:
+        found = next((i for i, text in enumerate(remaining) if wanted in text), None)
+        if found is None:
+            return f"nothing said while waiting contained {wanted!r} (said: {said or []})"
+        remaining = remaining[found + 1 :]
+    if expect.announced is not None and (announced is None or expect.announced not in announced):
+        return f"no announcement after the answer contained {expect.announced!r}"
+    return None
+
+
+def _evaluate_answer(expect: Expect, response_required: bool, answers: list[dict[str, Any]]) -> str | None:
     wanted = expect.type or ("any" if response_required else "none")
     if len(answers) > 1:
         return f"{len(answers)} answers for one call; EVI takes exactly one"
@@ -75,8 +98,15 @@ class _Player:
         self.chat: dict[str, Any] = {}
 
     async def run(self) -> PlayReport:
-        self.chat = await self._admin("POST", "/_sim/chats", json=self.script.chat.model_dump(), expect=201)
-        report = PlayReport(chat_id=self.chat["id"], chat_group_id=self.chat["chat_group_id"])
+        spec = self.script.chat.model_dump()
+        if self.script.resumes:
+            spec["chat_group_id"] = await self._earlier_chat(spec.get("chat_group_id"))
+        self.chat = await self._admin("POST", "/_sim/chats", json=spec, expect=201)
+        report = PlayReport(
+            chat_id=self.chat["id"],
+            chat_group_id=self.chat["chat_group_id"],
+            resumed=self.chat["chat_start_type"] == ChatStartType.RESUMED_CHAT_GROUP,
+        )
         started = WebhookEventChatStarted(
             **self._ids(),
             chat_start_type=ChatStartType(self.chat["chat_start_type"]),
@@ -105,6 +135,20 @@ class _Player:
         report.lifecycle.append(await self._webhook(finished))
         return report
 
+    async def _earlier_chat(self, chat_group_id: str | None) -> str:
+        """Play the chat this script resumes (history only: no webhooks), end it; its group id."""
+        earlier = await self._admin("POST", "/_sim/chats", json={"chat_group_id": chat_group_id}, expect=201)
+        path = f"/_sim/chats/{earlier['id']}"
+        for turn in self.script.resumes or []:
+            if isinstance(turn, UserTurn):
+                body = {"type": "user_message", "text": turn.user}
+            else:
+                body = {"type": "assistant_message", "text": turn.assistant}
+            await self._admin("POST", f"{path}/events", json=body, expect=201)
+        await self._admin("POST", f"{path}/end", json={}, expect=200)
+        group: str = earlier["chat_group_id"]
+        return group
+
     async def _tool_call(self, number: int, turn: ToolTurn) -> CallReport:
         call = CallReport(
             turn=number,
@@ -125,31 +169,80 @@ class _Player:
             "response_required": call.response_required,
             "broadcast": turn.via != "webhook",
         }
+        before = len(await self._received())
         if turn.via == "webhook":
             recorded = await self._event(event)
             sent_at, started = time.time(), time.perf_counter()
         else:
             sent_at, started = time.time(), time.perf_counter()
             recorded = await self._event(event)
+        interrupting = None
+        if turn.interrupt_after is not None:
+            interrupting = asyncio.create_task(self._interrupt(turn.interrupt_after))
         if turn.via != "socket":
             message = ToolCallMessage.model_validate(recorded["tool_call"])
             call.webhook = await self._webhook(
                 WebhookEventToolCall(**self._ids(), timestamp=now_ms(), tool_call_message=message)
             )
+        timeout = turn.timeout or self.answer_timeout
         if call.response_required:
-            answers = await self._answers(call.tool_call_id, turn.timeout or self.answer_timeout)
+            answers = await self._answers(call.tool_call_id, timeout)
             if answers:
                 call.player_ms = (time.perf_counter() - started) * 1000
                 call.server_ms = (answers[0]["received_at"] - sent_at) * 1000
                 self._note_answer(call, answers)
+                await self._note_speech(call, before, sent_at, answers[0]["received_at"], timeout)
+        if interrupting is not None:
+            await interrupting
         return call
+
+    async def _interrupt(self, after: float) -> None:
+        await asyncio.sleep(after)
+        await self._event({"type": "user_interruption"})
+
+    async def _note_speech(
+        self, call: CallReport, before: int, sent_at: float, answered_at: float, timeout: float
+    ) -> None:
+        """What was said while EVI waited; and, when the turn expects one, what a background run said after."""
+        received = (await self._received())[before:]
+        call.said = [
+            (item["received_at"] - sent_at, item["message"]["text"])
+            for item in received
+            if item["message"].get("type") == "assistant_input" and item["received_at"] <= answered_at
+        ]
+        if call.expect.announced is None:
+            return
+        until = time.monotonic() + timeout
+        seen = before + len(received)
+        while time.monotonic() < until:
+            later = [item for item in received if item["received_at"] > answered_at]
+            spoken = [item for item in later if item["message"].get("type") == "assistant_input"]
+            if spoken:
+                call.announced = (spoken[0]["received_at"] - sent_at, spoken[0]["message"]["text"])
+                return
+            everything = await self._received(after=seen, timeout=until - time.monotonic())
+            received, seen = everything[before:], len(everything)
+
+    async def _received(self, after: int | None = None, timeout: float = 0.0) -> list[dict[str, Any]]:
+        params = {} if after is None else {"after": str(after), "timeout": str(max(0.0, timeout))}
+        answer = await self._admin(
+            "GET",
+            f"/_sim/chats/{self.chat['id']}/received",
+            params=params,
+            expect=200,
+            read_timeout=timeout + _POLL_MARGIN,
+        )
+        received: list[dict[str, Any]] = answer["received"]
+        return received
 
     async def _settle(self, calls: list[CallReport]) -> None:
         """Collect late, duplicate and unrequested answers, then judge every call."""
         for call in calls:
             answers = await self._answers(call.tool_call_id, 0)
             self._note_answer(call, answers)
-            problem = evaluate(call.expect, call.response_required, [a["message"] for a in answers])
+            said = [text for _, text in call.said]
+            announced = call.announced[1] if call.announced else None
+            problem = evaluate(call.expect, call.response_required, [a["message"] for a in answers], said, announced)
             if problem is None and answers and call.response_required and call.player_ms is None:
                 problem = "the answer arrived after the deadline"
             if problem and call.webhook is not None and not call.webhook.delivered:

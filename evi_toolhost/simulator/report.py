@@ -46,6 +46,10 @@ class CallReport:
     error: str | None = None
     transport: str | None = None
     answers: int = 0
+    said: list[tuple[float, str]] = field(default_factory=list)
+    """What was said (`assistant_input`) between the call and its answer: seconds after the call, text."""
+    announced: tuple[float, str] | None = None
+    """What a background tool said after its answer: seconds after the call, text."""
     player_ms: float | None = None
     """From just before the call went out to the long-poll returning with the answer (player's clock)."""
     server_ms: float | None = None
@@ -58,6 +62,8 @@ class CallReport:
 class PlayReport:
     chat_id: str
     chat_group_id: str
+    resumed: bool = False
+    """The chat resumed its group (the script played an earlier chat first)."""
     calls: list[CallReport] = field(default_factory=list)
     lifecycle: list[WebhookDelivery] = field(default_factory=list)
 
@@ -82,10 +88,15 @@ class PlayReport:
         ]
         rows = [header, *(_row(call) for call in self.calls)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-        lines = [f"chat {self.chat_id} (group {self.chat_group_id})"]
-        for row in rows:
+        resumed = ", resumed" if self.resumed else ""
+        lines = [f"chat {self.chat_id} (group {self.chat_group_id}{resumed})"]
+        for row, call in zip(rows, [None, *self.calls], strict=True):
             cells = [_align(i, cell, width) for i, (cell, width) in enumerate(zip(row[:-1], widths, strict=True))]
             lines.append("  ".join([*cells, row[-1]]).rstrip())
+            if call is not None:
+                lines.extend(f"{'':>{widths[0]}}  said +{at:.2f} s: {text}" for at, text in call.said)
+                if call.announced is not None:
+                    lines.append(f"{'':>{widths[0]}}  told +{call.announced[0]:.2f} s: {call.announced[1]}")
         for call in self.calls:
             if call.problem:
                 lines.append(f"  #{call.turn} {call.tool}: {call.problem}")

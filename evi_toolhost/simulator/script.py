@@ -3,6 +3,8 @@
 ```yaml
 chat: {allow_connection: true}          # optional ids: chat_id, chat_group_id, config_id, ...
 answer_timeout: 10                      # seconds to wait for each answer (optional)
+resumes:                                # optional: an earlier chat of the group, which this chat resumes
+  - user: "I'd like a table on Friday."
 turns:
   - user: "What's the weather in Paris?"
   - tool: get_weather
@@ -12,7 +14,10 @@ turns:
   - assistant: "It is sunny in Paris."
 ```
 A tool turn's `response_required` defaults to true for `tool_type: function` and false for `builtin`
-(a built-in call never requires an answer). `expect.type: none` asserts that no answer arrives.
+(a built-in call never requires an answer). `expect.type: none` asserts that no answer arrives;
+`expect.said` lists what must be said (`assistant_input`) while EVI waits for the answer, in order;
+`expect.announced` what a background tool must say after its answer. `interrupt_after: SECONDS` has the user
+speak over EVI that long after the call.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ class Expect(_Strict):
     type: AnswerType | None = None
     code: str | None = None
     content_contains: str | None = None
+    said: list[str] = Field(default_factory=list)
+    """Each must be in an `assistant_input` received between the call and its answer, in this order."""
+    announced: str | None = None
+    """Must be in an `assistant_input` received after the answer (a background tool's result)."""
 
 
 class UserTurn(_Strict):
@@ -71,6 +80,8 @@ class ToolTurn(_Strict):
     expect: Expect = Field(default_factory=Expect)
     timeout: float | None = Field(default=None, gt=0)
     tool_call_id: str | None = None
+    interrupt_after: float | None = Field(default=None, gt=0)
+    """The user speaks over EVI (`user_interruption`) this many seconds after the call."""
 
     @model_validator(mode="after")
     def _builtin_needs_no_answer(self) -> ToolTurn:
@@ -106,6 +117,9 @@ class Script(_Strict):
     chat: ChatSpec = Field(default_factory=ChatSpec)
     answer_timeout: float | None = Field(default=None, gt=0)
     end_reason: ChatStatus = ChatStatus.USER_ENDED
+    resumes: list[UserTurn | AssistantTurn] | None = None
+    """What was said in an earlier chat of the group: played (as history only, no webhooks) and ended first, so
+    that this chat resumes the group."""
     turns: list[Turn] = Field(min_length=1)
 
     @property

@@ -32,7 +32,7 @@ from evi_toolhost.simulator.emotions import emotion_features
 from evi_toolhost.simulator.errors import ApiError
 from evi_toolhost.simulator.events import ChatEvent, HistoryEntry
 from evi_toolhost.simulator.voices import VoiceLibrary
-from service.evi.messages import PublishMessage, ToolCallMessage, ToolType
+from service.evi.messages import PublishMessage, SessionSettings, ToolCallMessage, ToolType
 from service.evi.webhooks import ChatStartType, ChatStatus
 
 __all__ = ["Chat", "ReceivedMessage", "SimulatorState", "Subscription"]
@@ -165,6 +165,14 @@ class SimulatorState:
             chat = self.active_chat(chat_id, ended_status=409)
             self._broadcast(chat, [events.assistant_end(chat.custom_session_id)])
 
+    def add_user_interruption(self, chat_id: str) -> ChatEvent:
+        """The user spoke over EVI (over what it said, or its silence while a tool runs)."""
+        with self._lock:
+            chat = self.active_chat(chat_id, ended_status=409)
+            event = self._record(chat, HistoryEntry(events.EventType.USER_INTERRUPTION, events.Role.USER))
+            self._broadcast(chat, [events.user_interruption(event.timestamp, chat.custom_session_id)])
+            return event
+
     def add_tool_call(
         self,
         chat_id: str,
@@ -227,6 +235,8 @@ class SimulatorState:
             chat = self.active_chat(chat_id)
             received = ReceivedMessage(chat_id, raw, transport, time.time(), time.monotonic())
             chat.received.append(received)
+            if isinstance(message, SessionSettings):
+                chat.apply_settings(message)
             entry, messages = events.effects_of_publish(
                 message, elapsed_ms=chat.elapsed_ms(), custom_session_id=chat.custom_session_id
             )
@@ -237,6 +247,8 @@ class SimulatorState:
                 self._answers.setdefault(tool_call_id, []).append(received)
                 for waiter in self._waiters.pop(tool_call_id, []):
                     call_in_loop(waiter.loop, waiter.event.set)
+            for waiter in self._waiters.pop(_chat_key(chat_id), []):
+                call_in_loop(waiter.loop, waiter.event.set)
             return received
 
     def answers_for(self, tool_call_id: str) -> list[ReceivedMessage]:
@@ -262,6 +274,27 @@ class SimulatorState:
                 if waiter in pending:
                     pending.remove(waiter)
         return self.answers_for(tool_call_id)
+
+    async def wait_for_received(self, chat_id: str, more_than: int, timeout: float) -> list[ReceivedMessage]:
+        """Every message the chat received, once there are more than `more_than`, or whatever there is after
+        `timeout` s."""
+        with self._lock:
+            found = list(self.get_chat(chat_id).received)
+            if len(found) > more_than or timeout <= 0:
+                return found
+            waiter = Waiter(asyncio.get_running_loop(), asyncio.Event())
+            self._waiters.setdefault(_chat_key(chat_id), []).append(waiter)
+        try:
+            await asyncio.wait_for(waiter.event.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                pending = self._waiters.get(_chat_key(chat_id), [])
+                if waiter in pending:
+                    pending.remove(waiter)
+        with self._lock:
+            return list(self.get_chat(chat_id).received)
 
     def waiting_for(self, tool_call_id: str) -> int:
         """How many long-polls are waiting for an answer to this call right now."""
@@ -357,3 +390,9 @@ class SimulatorState:
                 "distinct_http_clients": self.distinct_http_clients(chat_id),
                 "received_count": len(chat.received),
             }
+
+
+def _chat_key(chat_id: str) -> str:
+    """Waiters for any message to a chat share the waiter table with those for one call's answer."""
+    return f"chat:{chat_id}"
+

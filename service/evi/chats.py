@@ -1,4 +1,5 @@
-"""Chat history: every event of one chat, through `GET /v0/evi/chats/{id}` (paged, oldest first)."""
+"""Chat history: every event of one chat (`GET /v0/evi/chats/{id}`) or of one chat group (`GET
+/v0/evi/chat_groups/{id}/events`), paged, oldest first."""
 
 from __future__ import annotations
 
@@ -21,6 +22,20 @@ async def fetch_chat_events(
 ) -> list[dict[str, Any]]:
     """All `return_chat_event` objects of the chat, in ascending order, following `total_pages`."""
     url = f"{base_url.rstrip('/')}/v0/evi/chats/{quote(chat_id, safe='')}"
+    return await _every_page(client, url, api_key, f"chat {chat_id}", page_size)
+
+
+async def fetch_chat_group_events(
+    client: httpx.AsyncClient, base_url: str, api_key: str, chat_group_id: str, page_size: int = 100
+) -> list[dict[str, Any]]:
+    """All events of every chat of the group (each names its `chat_id`), in ascending order."""
+    url = f"{base_url.rstrip('/')}/v0/evi/chat_groups/{quote(chat_group_id, safe='')}/events"
+    return await _every_page(client, url, api_key, f"chat group {chat_group_id}", page_size)
+
+
+async def _every_page(
+    client: httpx.AsyncClient, url: str, api_key: str, what: str, page_size: int
+) -> list[dict[str, Any]]:
     headers = {API_KEY_HEADER: api_key}
     events: list[dict[str, Any]] = []
     page_number = 0
@@ -32,13 +47,13 @@ async def fetch_chat_events(
         }
         response = await client.get(url, params=params, headers=headers)
         if response.status_code >= 300:
-            raise ChatHistoryError(f"chat {chat_id} page {page_number}: HTTP {response.status_code}")
+            raise ChatHistoryError(f"{what} page {page_number}: HTTP {response.status_code}")
         try:
             page = response.json()
             events.extend(page["events_page"])
             total_pages = int(page["total_pages"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise ChatHistoryError(f"chat {chat_id} page {page_number}: not a page of events ({exc!r})") from None
+            raise ChatHistoryError(f"{what} page {page_number}: not a page of events ({exc!r})") from None
         page_number += 1
         if page_number >= min(total_pages, MAX_PAGES):
             return events

@@ -156,6 +156,29 @@ TOOL_FALLBACKS = f"{PREFIX}:tools:fallbacks"
 """Hash: tool name -> fallback content, published by each worker at start, for the watchdog's answers."""
 
 
+# --- around a running call: chat signals, background runs -----------------------------------------------
+
+CHAT_SIGNALS = f"{PREFIX}:chat-signals"
+"""Pub/sub: `{"chat_id", "signal": "ended"|"interrupted", "at_ms"}`, published when a chat ends (the chat_ended job,
+the relay seeing the socket closed with the chat) or the caller interrupts (the relay); every worker process
+listens and stops the chat's calls it runs (`workers.cancellation`)."""
+
+BACKGROUND_RUNS = f"{PREFIX}:background"
+"""Sorted set: tool call id -> when its background run must have told its result (ms). Added before the ack,
+removed when the result is told; a worker's sweep speaks the fallback for a run past due (its worker died)."""
+
+
+def background_told(tool_call_id: str) -> str:
+    """`SET NX` by whoever tells a background call's result (its run, or the sweep of lost runs): told once."""
+    return f"{PREFIX}:background:told:{tool_call_id}"
+
+
+def group_history(chat_group_id: str) -> str:
+    """String: the chat group's events as transcript lines (JSON), cached for `ctx.history()` while a chat of the
+    group lives."""
+    return f"{PREFIX}:history:{chat_group_id}"
+
+
 # --- records: what happened, for operators and tests ------------------------------------------------
 
 

@@ -68,13 +68,18 @@ def test_demo_plays_the_scripted_call_and_exits_zero() -> None:
     result = subprocess.run(cli("demo"), env=clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for tool in ("get_weather", "loyalty_points", "lookup_order", "check_availability", "web_search"):
+    tools = ("get_weather", "loyalty_points", "lookup_order", "previous_conversation", "check_availability")
+    for tool in (*tools, "book_table", "web_search"):
         assert tool in out
     for code in ("tool_failed", "invalid_arguments", "order_not_found"):
         assert code in out
+    assert ", resumed)" in out.splitlines()[2], "the demo's chat resumes an earlier one of its group"
+    assert "said +0.0" in out and "One moment while I look that up." in out
+    assert "said +0." in out.split("One moment while I look that up.", 1)[1], "the slow phrase, under a second in"
+    assert "told +" in out and "is booked. The reference is B-" in out
     assert "transcript stored when the chat ended" in out
     assert "user: Hi! What's the weather like in Paris?" in out
-    assert out.strip().splitlines()[-1].startswith("PASS: 6/6 tool calls met their expectations")
+    assert out.strip().splitlines()[-1].startswith("PASS: 8/8 tool calls met their expectations")
 
 
 @dataclass

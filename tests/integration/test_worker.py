@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from service.queue.contract import TOOLS_QUEUE
 from tests.support.servers import wait_for
 from tests.support.stack import Stack, running_stack
 from tests.support.webhooks import chat_ended_payload, chat_started_payload, tool_call_payload
-from workers.records import read_chat
+from workers.records import read_call, read_chat
 
 pytestmark = pytest.mark.integration
 
@@ -205,6 +206,24 @@ def test_worker_killed_mid_call_is_answered_timeout_by_the_watchdog_within_half_
     # The pool replaces the dead worker, and the stack goes on answering.
     next_call, _ = stack.call("get_weather", {"city": "Paris"}, chat_id)
     assert stack.answer(next_call).message["type"] == "tool_response"
+
+
+def test_a_background_run_whose_worker_is_killed_has_its_fallback_said_once_past_its_time(stack: Stack) -> None:
+    chat_id = stack.chat(allow_connection=False)
+    key = uuid.uuid4().hex
+    tool_call_id, _ = stack.call("background_hold", {"key": key}, chat_id)  # timeout=1
+    assert stack.only_answer(tool_call_id).message["content"] == "Booking it."
+    pid = int(wait_for(lambda: stack.redis.get(f"test:pid:{key}"), timeout=5))
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.time()
+    record = wait_for(
+        lambda: (found := read_call(stack.redis, tool_call_id)).get("background_status") == "lost" and found,
+        timeout=15,
+    )
+    said = [item for item in stack.sim.get_chat(chat_id).received if item.message["type"] == "assistant_input"]
+    assert [item.message["text"] for item in said] == ["The booking did not finish. Offer to try again."]
+    assert "background_told_ms" in record
+    print(f"\nbackground run's worker SIGKILLed: its fallback said {said[0].received_at - killed_at:.1f} s later")
 
 
 def _alive(pid: int) -> bool:

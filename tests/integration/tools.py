@@ -76,3 +76,11 @@ async def block_three_seconds(key: str) -> str:
 async def quick() -> str:
     """Answers at once."""
     return "quick"
+
+
+@tool(background=True, ack="Booking it.", timeout=1, fallback="The booking did not finish. Offer to try again.")
+async def background_hold(key: str) -> str:
+    """A background run that says which process runs it, then outlives its timeout (the test kills the process)."""
+    redis().set(f"test:pid:{key}", os.getpid())
+    await asyncio.sleep(30)
+    return "never"

@@ -66,3 +66,15 @@ def test_ops_token_is_off_when_empty_and_refused_when_short(
         load_settings()
     err = capsys.readouterr().err
     assert "OPS_TOKEN is invalid: it is shorter than 16 characters" in err and "short-secret" not in err
+
+
+@pytest.mark.parametrize(("value", "phrases"), [("One phrase.", ["One phrase."]), ("A, a.| B.|", ["A, a.", "B."])])
+def test_tool_say_if_slow_is_phrases_separated_by_bars(
+    monkeypatch: pytest.MonkeyPatch, value: str, phrases: list[str]
+) -> None:
+    assert make_settings().tool_say_if_slow == [], "off by default"
+    monkeypatch.setenv("HUME_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("TOOL_SAY_IF_SLOW", value)
+    monkeypatch.setenv("TOOL_SLOW_AFTER_SECONDS", "1.5")
+    settings = load_settings()
+    assert (settings.tool_say_if_slow, settings.tool_slow_after_seconds) == (phrases, 1.5)

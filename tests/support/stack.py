@@ -28,7 +28,7 @@ from tests.support.servers import ServiceProcess, UvicornThread, service_env, wa
 from tests.support.webhooks import chat_started_payload, signed, tool_call_payload
 from workers.records import read_call
 
-FINAL_STATUSES = ("answered", "failed", "timeout", "undeliverable", "not_required")
+FINAL_STATUSES = ("answered", "failed", "timeout", "undeliverable", "not_required", "cancelled", "chat_ended")
 QUIET_SECONDS = 0.3
 """After a call's record is final, how long a second answer would have to show up (it never should)."""
 

@@ -18,10 +18,11 @@ def tool_call_payload(
     chat_id: str = "chat-1",
     response_required: bool = True,
     timestamp_ms: int | None = None,
+    chat_group_id: str = "group-1",
 ) -> dict[str, Any]:
     return {
         "event_name": "tool_call",
-        "chat_group_id": "group-1",
+        "chat_group_id": chat_group_id,
         "chat_id": chat_id,
         "config_id": None,
         "caller_number": None,
@@ -40,16 +41,18 @@ def tool_call_payload(
     }
 
 
-def chat_started_payload(chat_id: str = "chat-1") -> dict[str, Any]:
+def chat_started_payload(
+    chat_id: str = "chat-1", *, chat_group_id: str = "group-1", chat_start_type: str = "new_chat_group"
+) -> dict[str, Any]:
     return {
         "event_name": "chat_started",
-        "chat_group_id": "group-1",
+        "chat_group_id": chat_group_id,
         "chat_id": chat_id,
         "config_id": "config-1",
         "caller_number": "+12223333333",
         "custom_session_id": None,
         "twilio_metadata": None,
-        "chat_start_type": "new_chat_group",
+        "chat_start_type": chat_start_type,
         "start_time": int(time.time() * 1000),
     }
 

@@ -111,6 +111,22 @@ def test_chat_ended_before_chat_started_stays_ended(make_runtime: Callable[..., 
     assert read_chat(fake_redis, "chat-2")["status"] == "ended"
 
 
+def test_chat_ended_first_stops_the_chat_s_calls_and_drops_its_group_s_cached_history(
+    make_runtime: Callable[..., Runtime], fake_redis: Redis
+) -> None:
+    runtime = make_runtime(transcripts_enabled=False)
+    running = runtime.running_calls.add("chat-4", "call-1")
+    fake_redis.set(contract.group_history("group-1"), "[]")
+    pubsub = fake_redis.pubsub()
+    pubsub.subscribe(contract.CHAT_SIGNALS)
+    pubsub.get_message(timeout=1)
+    run_chat_ended(chat_ended_payload("chat-4"))
+    assert running.stop.result(0) == "chat_ended"
+    published = pubsub.get_message(timeout=1)
+    assert published is not None and json.loads(published["data"])["chat_id"] == "chat-4"
+    assert fake_redis.get(contract.group_history("group-1")) is None
+
+
 def test_transcripts_can_be_turned_off(
     make_runtime: Callable[..., Runtime], registry: Registry, fake_redis: Redis
 ) -> None:

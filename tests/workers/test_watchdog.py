@@ -98,6 +98,25 @@ def test_a_watchdog_answer_is_counted_once_with_why() -> None:
     assert REGISTRY.get_sample_value("evi_watchdog_answers_total", {"reason": "never_started"}) == before + 1
 
 
+def test_a_call_whose_chat_ended_is_owed_nothing_and_gets_nothing() -> None:
+    rig = Rig()
+
+    async def scenario() -> dict[bytes, bytes]:
+        call_id = await rig.call(overdue_ms=SLACK_MS + 50, name="get_weather")
+        redis = rig.redis()
+        await redis.hset(contract.chat_record("chat-1"), "status", "ended")
+        watchdog = rig.watchdog()
+        assert await watchdog.sweep() == 1
+        await settle(watchdog)
+        assert await redis.zscore(contract.DEADLINES, call_id) is None
+        record: dict[bytes, bytes] = await redis.hgetall(contract.call_record(call_id))
+        return record
+
+    record = run(scenario)
+    assert rig.sent.messages() == []
+    assert (record[b"status"], record[b"cancel_reason"]) == (b"cancelled", b"chat_ended")
+
+
 def test_a_call_not_yet_past_its_deadline_and_slack_is_left_alone() -> None:
     rig = Rig()
 

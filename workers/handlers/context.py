@@ -1,17 +1,22 @@
-"""What a handler gets besides its arguments: which chat and call this is, the deadline, and `send()`."""
+"""What a handler gets besides its arguments: which chat and call this is, the deadline, `send()` and `say()`,
+what was said in this chat (`transcript()`) and in the group's earlier chats (`history()`)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from service.evi.messages import PublishMessage, ToolErrorMessage, ToolResponseMessage
+from service.evi.messages import AssistantInput, PublishMessage, ToolErrorMessage, ToolResponseMessage
 from workers.transcripts import TranscriptLine
 
 Sender = Callable[[PublishMessage], Awaitable[None]]
 TranscriptReader = Callable[[], Awaitable[list[TranscriptLine]]]
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4d5b-9a77-3c2f1e0b9d41")
+"""Fixed forever: `ToolContext.idempotency_key` is the UUID5 of the tool call id in it."""
 
 
 def _check_publishable(message: PublishMessage) -> None:
@@ -55,7 +60,14 @@ class ToolContext:
     config_id: str | None = None
     _sender: Sender = field(repr=False, compare=False)
     _transcript: TranscriptReader | None = field(default=None, repr=False, compare=False)
+    _history: TranscriptReader | None = field(default=None, repr=False, compare=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key for this tool call's side effects, to pass to downstream APIs (`Idempotency-Key`): the same for
+        every delivery and run of one `tool_call_id`, different for every other call (a UUID5 of the id)."""
+        return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, self.tool_call_id))
 
     def remaining(self) -> float:
         """Seconds left before the deadline (0 when it has passed)."""
@@ -68,6 +80,14 @@ class ToolContext:
         """
         _check_publishable(message)
         await self._sender(message)
+
+    async def say(self, text: str) -> None:
+        """Say `text` to the caller now (an `assistant_input`): `send(AssistantInput(text=text))`."""
+        await self.send(AssistantInput(text=text, custom_session_id=self.custom_session_id))
+
+    def say_sync(self, text: str) -> None:
+        """`say()` for plain (non-async) tools."""
+        self.send_sync(AssistantInput(text=text, custom_session_id=self.custom_session_id))
 
     def send_sync(self, message: PublishMessage) -> None:
         """`send()` for plain (non-async) tools, which run in a worker thread: blocks until sent."""
@@ -88,3 +108,11 @@ class ToolContext:
         if self._transcript is None:
             return []
         return await self._transcript()
+
+    async def history(self) -> list[TranscriptLine]:
+        """What was said in the earlier chats of this chat's group (a chat that resumed a group:
+        `chat_start_type` `resumed_chat_group`), oldest first; empty for a chat that started a new group. Read
+        from Hume's chat-group events once per chat, then from a cache."""
+        if self._history is None:
+            return []
+        return await self._history()

@@ -13,6 +13,8 @@ class ErrorCode(StrEnum):
     TOOL_ERROR = "tool_error"
     TOOL_FAILED = "tool_failed"
     TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    """The call was stopped before it finished: the caller interrupted (`cancel_on_interrupt=True`)."""
 
 
 class ToolError(Exception):

@@ -7,7 +7,10 @@ Every outcome maps to one message:
 - a return value → `tool_response` (a str as-is; anything else as JSON text);
 - `ToolError` → `tool_error` with its content and code;
 - unknown tool, invalid arguments, any other exception, the deadline passing → `tool_error` with code
-  `unknown_tool`, `invalid_arguments`, `tool_failed` (content: the tool's fallback), `timeout`.
+  `unknown_tool`, `invalid_arguments`, `tool_failed` (content: the tool's fallback), `timeout`;
+- `stop` resolving first (the chat ended, the caller interrupted: `workers.cancellation`) → `tool_error`
+  `cancelled`, the handler cancelled (async) or abandoned in its thread (sync).
+A `ToolResult` return value also gives the `session_settings` to send before the answer (`Outcome.preface`).
 `error` (for Hume's logs, never shown to the LLM) names what happened and never carries an exception's
 message or traceback: those go to our logs only, since they may hold secrets.
 """
@@ -19,24 +22,24 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import FIRST_COMPLETED, Executor, Future
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from pydantic import BaseModel
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import PydanticSerializationError
 
-from service.evi.messages import ErrorLevel, ToolCallMessage, ToolErrorMessage, ToolResponseMessage
+from service.evi.messages import ErrorLevel, SessionSettings, ToolCallMessage, ToolErrorMessage, ToolResponseMessage
 from workers.handlers.context import ToolContext
 from workers.handlers.errors import ErrorCode, ToolError
 from workers.handlers.registry import RegisteredTool, Registry
+from workers.handlers.results import result_parts
 from workers.handlers.schema import InvalidArguments
 from workers.handlers.threads import HANDLER_THREADS
 
 log = logging.getLogger("evi_toolhost.execution")
 
-Status = Literal["answered", "failed", "timeout"]
+Status = Literal["answered", "failed", "timeout", "cancelled"]
 CANCEL_GRACE_SECONDS = 0.1
 """How long a cancelled async handler may take to unwind before we answer without it."""
 BLOCKED_LOOP_SECONDS = 0.1
@@ -91,12 +94,32 @@ class _DeadlinePassed(Exception):
     """Ours, so a handler's own TimeoutError (an upstream call timing out) counts as a failure, not ours."""
 
 
+class _Stopped(Exception):
+    """The call's `stop` future resolved (with why) before the handler finished."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+CANCELLED_CONTENT = (
+    "The caller interrupted, so this was stopped before it finished. "
+    "Do not call the tool again unless the caller asks for it."
+)
+
+
 @dataclass(frozen=True)
 class Outcome:
     message: Answer
     status: Status
     ran: bool
     """Whether the handler was started (False: unknown tool, invalid arguments, or already too late)."""
+    preface: SessionSettings | None = None
+    """Sent before the answer: the variables and context of a returned `ToolResult`."""
+    plain_text: bool = False
+    """The handler returned text (a sentence), not data sent as JSON."""
+    stopped_by: str | None = None
+    """Why the call was stopped (`tool_error` `cancelled`): what its `stop` future said."""
 
     @property
     def code(self) -> str | None:
@@ -133,15 +156,6 @@ def failure_content(tool: RegisteredTool | None, name: str) -> str:
 
 def timeout_answer(call: ToolCallMessage, tool: RegisteredTool | None, error: str) -> ToolErrorMessage:
     return tool_error(call, ErrorCode.TIMEOUT, failure_content(tool, call.name), error)
-
-
-def to_content(value: Any) -> str:
-    """A tool's return value as `tool_response.content`: a str as-is, anything else as JSON text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, BaseModel):
-        return value.model_dump_json()
-    return to_json(value).decode()
 
 
 @dataclass(frozen=True)
@@ -190,18 +204,20 @@ async def execute(
     context: Callable[[RegisteredTool], ToolContext],
     deadline: float,
     executor: Executor | None = None,
+    stop: Future[str] | None = None,
 ) -> Outcome:
     """Run `call` and return its answer. Never raises for anything the handler does.
 
     `context` builds the handler's `ToolContext` (only called if the handler runs); `deadline` is epoch
-    seconds; sync handlers run on `executor` (default: the process's reused daemon threads).
+    seconds; sync handlers run on `executor` (default: the process's reused daemon threads); `stop`, when it
+    resolves (from any thread) before the handler finishes, stops the call with that reason.
     """
     ready = prepare(registry, call, context, deadline)
     if isinstance(ready, Outcome):
         return ready
     started = time.time()
     try:
-        value = await _run(ready.tool, ready.kwargs, deadline, executor)
+        value = await _run(ready.tool, ready.kwargs, deadline, executor, stop)
     except BaseException as exc:
         if not isinstance(exc, Exception):
             raise
@@ -216,23 +232,27 @@ def execute_in_thread(
     deadline: float,
     loop: Callable[[], asyncio.AbstractEventLoop],
     executor: Executor | None = None,
+    stop: Future[str] | None = None,
 ) -> Outcome:
     """`execute` from a thread with no running loop: a sync handler is waited for right here (no event loop in
     between), an async one runs on `loop()`, this thread's own."""
     tool = registry.get(call.name)
     if tool is None or tool.is_async:
-        return loop().run_until_complete(execute(registry, call, context, deadline, executor))
+        return loop().run_until_complete(execute(registry, call, context, deadline, executor, stop))
     ready = prepare(registry, call, context, deadline)
     if isinstance(ready, Outcome):
         return ready
     started = time.time()
     future = (executor or HANDLER_THREADS).submit(functools.partial(ready.tool.func, **ready.kwargs))
-    try:
-        value = future.result(timeout=max(0.0, deadline - time.time()))
-    except FutureTimeout:
+    watched: list[Future[Any]] = [future] if stop is None else [future, stop]
+    wait_futures(watched, timeout=max(0.0, deadline - time.time()), return_when=FIRST_COMPLETED)
+    if not future.done():
         future.cancel()
         _abandoned(ready.tool)
-        return outcome_of_failure(call, ready.tool, _DeadlinePassed(), started, deadline)
+        why: Exception = _stopped(stop) or _DeadlinePassed()
+        return outcome_of_failure(call, ready.tool, why, started, deadline)
+    try:
+        value = future.result()
     except Exception as exc:
         return outcome_of_failure(call, ready.tool, exc, started, deadline)
     return outcome_of_value(call, ready.tool, value, started, deadline)
@@ -242,16 +262,23 @@ def outcome_of_value(
     call: ToolCallMessage, tool: RegisteredTool, value: Any, started: float, deadline: float
 ) -> Outcome:
     try:
-        content = to_content(value)
+        parts = result_parts(value)
     except Exception as exc:
         return outcome_of_failure(call, tool, exc, started, deadline)
-    return Outcome(tool_response(call, content), "answered", True)
+    preface = parts.session_settings(call.custom_session_id)
+    return Outcome(tool_response(call, parts.content), "answered", True, preface, parts.plain_text)
 
 
 def outcome_of_failure(
     call: ToolCallMessage, tool: RegisteredTool, exc: Exception, started: float, deadline: float
 ) -> Outcome:
-    """The answer for a handler that raised `exc` (or ran past its deadline: `_DeadlinePassed`)."""
+    """The answer for a handler that raised `exc` (or ran past its deadline: `_DeadlinePassed`; was stopped:
+    `_Stopped`)."""
+    if isinstance(exc, _Stopped):
+        log.info("tool call %s (%s) stopped: %s", call.tool_call_id, tool.name, exc.reason)
+        error = f"{tool.name} was cancelled: {exc.reason}"
+        message = tool_error(call, ErrorCode.CANCELLED, CANCELLED_CONTENT, error)
+        return Outcome(message, "cancelled", True, stopped_by=exc.reason)
     if isinstance(exc, _DeadlinePassed):
         log.warning("tool call %s (%s) timed out after %.2f s", call.tool_call_id, tool.name, time.time() - started)
         error = f"{tool.name} timed out after {deadline - started:.1f} s"
@@ -280,17 +307,23 @@ def _abandoned(tool: RegisteredTool) -> None:
     )
 
 
-async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, executor: Executor | None) -> Any:
-    """The handler's return value, or _DeadlinePassed at the deadline (the handler is abandoned, not awaited)."""
+async def _run(
+    tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, executor: Executor | None, stop: Future[str] | None
+) -> Any:
+    """The handler's return value; _DeadlinePassed at the deadline, _Stopped when `stop` resolves first (the
+    handler is cancelled and abandoned, not awaited)."""
     loop = asyncio.get_running_loop()
+    watched: set[asyncio.Future[Any]] = set()
+    if stop is not None:
+        watched.add(asyncio.wrap_future(stop))
     if tool.is_async:
         future: asyncio.Future[Any] = asyncio.ensure_future(tool.func(**kwargs))
         with LoopLag(tool.name):
-            done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
+            await _first({future, *watched}, deadline)
     else:
         future = loop.run_in_executor(executor or HANDLER_THREADS, functools.partial(tool.func, **kwargs))
-        done, _ = await asyncio.wait({future}, timeout=max(0.0, deadline - time.time()))
-    if future in done:
+        await _first({future, *watched}, deadline)
+    if future.done():
         return future.result()
     future.cancel()
     if tool.is_async:
@@ -298,4 +331,14 @@ async def _run(tool: RegisteredTool, kwargs: dict[str, Any], deadline: float, ex
         await asyncio.wait({future}, timeout=CANCEL_GRACE_SECONDS)
     else:
         _abandoned(tool)
-    raise _DeadlinePassed
+    raise _stopped(stop) or _DeadlinePassed()
+
+
+async def _first(futures: set[asyncio.Future[Any]], deadline: float) -> None:
+    await asyncio.wait(futures, timeout=max(0.0, deadline - time.time()), return_when=asyncio.FIRST_COMPLETED)
+
+
+def _stopped(stop: Future[str] | None) -> _Stopped | None:
+    if stop is None or not stop.done() or stop.cancelled():
+        return None
+    return _Stopped(stop.result())

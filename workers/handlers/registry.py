@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from workers.handlers.call_policy import DEFAULT_POLICY, POLICY_OPTIONS, CallPolicy, ChatEndPolicy, build_policy
 from workers.handlers.docstrings import parse_docstring
 from workers.handlers.redaction import check_redact
 from workers.handlers.schema import ToolArguments, build_arguments
@@ -21,7 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
-TOOL_OPTIONS = ("name", "description", "fallback", "timeout", "redact")
+TOOL_OPTIONS = ("name", "description", "fallback", "timeout", "redact", *POLICY_OPTIONS)
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 HookKind = Literal["chat_started", "chat_ended"]
@@ -44,10 +45,18 @@ class RegisteredTool:
     """Where a tool not written as a Python function comes from (an MCP server's), shown as its origin."""
     redact: frozenset[str] = frozenset()
     """Arguments whose values are never stored, logged or traced (`workers.handlers.redaction`)."""
+    policy: CallPolicy = DEFAULT_POLICY
+    """What is said around the call, background running, chat end and interruption (`call_policy`)."""
 
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.func)
+
+    @property
+    def answer_timeout(self) -> float | None:
+        """Seconds EVI waits for this tool's answer (None: `TOOL_TIMEOUT_SECONDS`). A background tool is answered
+        at once by its ack: its own `timeout` bounds its run, not EVI's wait."""
+        return None if self.policy.background else self.timeout
 
     @property
     def origin(self) -> str:
@@ -139,6 +148,14 @@ class Registry:
         fallback: str | None = None,
         timeout: float | None = None,
         redact: Iterable[str] | None = None,
+        say_on_start: str | None = None,
+        say_if_slow: str | Sequence[str] | None = None,
+        slow_after: float | None = None,
+        background: bool = False,
+        ack: str | None = None,
+        announce: bool | None = None,
+        on_chat_end: ChatEndPolicy = "cancel",
+        cancel_on_interrupt: bool = False,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -151,13 +168,23 @@ class Registry:
         fallback: str | None = None,
         timeout: float | None = None,
         redact: Iterable[str] | None = None,
+        say_on_start: str | None = None,
+        say_if_slow: str | Sequence[str] | None = None,
+        slow_after: float | None = None,
+        background: bool = False,
+        ack: str | None = None,
+        announce: bool | None = None,
+        on_chat_end: ChatEndPolicy = "cancel",
+        cancel_on_interrupt: bool = False,
         **unknown: Any,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Register a function (plain or `async def`) as an EVI tool.
 
         Options: `name` (default: the function's name), `description` (default: the docstring's summary),
         `fallback` (what the LLM gets when the tool fails), `timeout` (seconds), `redact` (names of arguments
-        whose values are never stored, logged or traced).
+        whose values are never stored, logged or traced); what the caller hears and what stops the call:
+        `say_on_start`, `say_if_slow`, `slow_after`, `background`, `ack`, `announce`, `on_chat_end`,
+        `cancel_on_interrupt` (`workers.handlers.call_policy`).
         """
         if unknown:
             raise TypeError(
@@ -165,10 +192,26 @@ class Registry:
                 f"the options are {', '.join(TOOL_OPTIONS)}"
             )
         _check_options(name=name, description=description, fallback=fallback, timeout=timeout)
+        policy = build_policy(
+            say_on_start=say_on_start,
+            say_if_slow=say_if_slow,
+            slow_after=slow_after,
+            background=background,
+            ack=ack,
+            announce=announce,
+            on_chat_end=on_chat_end,
+            cancel_on_interrupt=cancel_on_interrupt,
+        )
 
         def register(function: Callable[P, R]) -> Callable[P, R]:
             self._add_tool(
-                function, name=name, description=description, fallback=fallback, timeout=timeout, redact=redact
+                function,
+                name=name,
+                description=description,
+                fallback=fallback,
+                timeout=timeout,
+                redact=redact,
+                policy=policy,
             )
             return function
 
@@ -186,6 +229,7 @@ class Registry:
         fallback: str | None = None,
         timeout: float | None = None,
         redact: Iterable[str] | None = None,
+        policy: CallPolicy = DEFAULT_POLICY,
     ) -> None:
         tool_name: str = name or str(getattr(func, "__name__", ""))
         if not _TOOL_NAME.match(tool_name):
@@ -203,6 +247,7 @@ class Registry:
             timeout=float(timeout) if timeout is not None else None,
             arguments=arguments,
             redact=hidden,
+            policy=policy,
         )
         existing = self._tools.get(tool_name)
         if existing is not None and existing.location != registered.location:

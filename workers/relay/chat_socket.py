@@ -22,6 +22,8 @@ from websockets.exceptions import (
 log = logging.getLogger("evi_toolhost.relay")
 
 POLICY_VIOLATION = 1008
+NORMAL_CLOSURE = 1000
+"""How EVI closes a chat's socket when the chat ends."""
 PING_INTERVAL_SECONDS = 10.0
 OPEN_TIMEOUT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
@@ -58,6 +60,8 @@ class ChatSocket:
         self._still_wanted = still_wanted
         self._ws: ClientConnection | None = None
         self.connects = 0
+        self.ended_by_evi = False
+        """EVI closed the socket normally (1000): the chat ended."""
 
     @property
     def is_open(self) -> bool:
@@ -90,6 +94,7 @@ class ChatSocket:
                     self.connects += 1
                     backoff = 0.1
                     await self._read(ws)
+                    self.ended_by_evi = ws.close_code == NORMAL_CLOSURE
                 self._ws = None
                 await self._on_state(self, SocketState.CLOSED)
                 return SocketState.CLOSED
@@ -102,7 +107,8 @@ class ChatSocket:
                 if backoff < 0:
                     await self._on_state(self, SocketState.CLOSED)
                     return SocketState.CLOSED
-            except ConnectionClosedOK:
+            except ConnectionClosedOK as exc:
+                self.ended_by_evi = exc.rcvd is not None and exc.rcvd.code == NORMAL_CLOSURE
                 self._ws = None
                 await self._on_state(self, SocketState.CLOSED)
                 return SocketState.CLOSED

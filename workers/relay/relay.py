@@ -28,7 +28,7 @@ from service.queue import contract
 from service.queue.enqueue import Enqueuer
 from service.redis_client import text
 from service.settings import Settings
-from workers import conversation
+from workers import chat_signals, conversation
 from workers.delivery import Delivery, RelaySocket
 from workers.redis_retry import retry_redis_async
 from workers.relay import metrics
@@ -194,6 +194,9 @@ class Relay:
     async def _hold_until_done(self, chat: ChatSocket) -> None:
         try:
             await chat.run()
+            if chat.ended_by_evi:  # the chat ended: its calls stop now, before the chat_ended webhook arrives
+                with contextlib.suppress(RedisError):
+                    await chat_signals.publish_async(self.redis, chat.chat_id, "socket_closed")
         finally:
             self.sockets.pop(chat.chat_id, None)
             self.tasks.pop(chat.chat_id, None)
@@ -231,6 +234,9 @@ class Relay:
             self.metadata[chat.chat_id] = message
         elif kind == "tool_call":
             await self._queue_tool_call(chat.chat_id, message)
+        elif kind == "user_interruption":
+            at_ms = chat_signals.interruption_ms(message.get("time"))
+            await chat_signals.publish_async(self.redis, chat.chat_id, "interrupted", at_ms)
         else:
             line = conversation.line_from_socket(message, now_ms())
             if line is not None:

@@ -40,7 +40,7 @@ def test_apply_creates_then_a_second_apply_posts_nothing(
 ) -> None:
     outcomes = apply_plan(hume, make_plan(hume, example, example_tools))
 
-    assert [(o.kind, o.action) for o in outcomes] == [("tool", "created")] * 4 + [
+    assert [(o.kind, o.action) for o in outcomes] == [("tool", "created")] * len(example_tools) + [
         ("prompt", "created"),
         ("config", "created"),
     ]
@@ -82,7 +82,7 @@ def test_a_changed_prompt_text_is_one_prompt_version_and_one_config_version_show
     assert shown[shown.index("config concierge: new version (Hume has version 0)") + 1] == (
         "  prompt: concierge@0 → concierge@next"
     )
-    assert shown[-1] == "plan: 0 to create, 2 to version, 4 unchanged"
+    assert shown[-1] == f"plan: 0 to create, 2 to version, {len(example_tools)} unchanged"
 
     apply_plan(hume, plan)
     assert [request.path.split("/")[3] for request in posts(sent)] == ["prompts", "configs"]

@@ -26,7 +26,7 @@ def test_apply_prints_the_plan_and_a_table_then_has_nothing_to_do(
     env: None, capsys: pytest.CaptureFixture[str], state: SimulatorState
 ) -> None:
     assert main(["plan", "--file", str(EXAMPLE)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "plan: 6 to create, 0 to version, 0 unchanged"
+    assert capsys.readouterr().out.splitlines()[-1] == "plan: 8 to create, 0 to version, 0 unchanged"
     assert state.configs.listing() == []
 
     assert main(["apply", "--file", str(EXAMPLE)]) == 0
@@ -36,7 +36,7 @@ def test_apply_prints_the_plan_and_a_table_then_has_nothing_to_do(
 
     assert main(["apply", "--file", str(EXAMPLE)]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == [
-        "plan: 0 to create, 0 to version, 6 unchanged",
+        "plan: 0 to create, 0 to version, 8 unchanged",
         "nothing to do: Hume already matches the file",
     ]
 

@@ -52,6 +52,7 @@ async def test_over_stdio_the_sdk_client_lists_our_tools_and_calls_them(mcp_weat
             missing = await client.call_tool("look_up_order", {"order_id": "Z9"})
             invalid = await client.call_tool("add", {"a": "two"})
             forecast = await client.call_tool("weather_get_forecast", {"city": "Oslo"})
+            booked = await client.call_tool("book", {"day": "Monday"})
         stderr.seek(0)
         logged = stderr.read()
 
@@ -68,6 +69,10 @@ async def test_over_stdio_the_sdk_client_lists_our_tools_and_calls_them(mcp_weat
     assert text_of(forecast) == "Sunny in Oslo tomorrow, 21 °C."
     assert "tool look_up_order: ctx.send(assistant_input) sends nothing over MCP" in logged
     assert "tool look_up_order: ctx.transcript() is empty over MCP" in logged
+    assert (booked.is_error, text_of(booked)) == (False, "Booked Monday; 0 earlier lines"), "no ack: the result"
+    assert "tool book: ctx.history() is empty over MCP" in logged
+    assert "tool book: ctx.send(assistant_input) sends nothing over MCP" in logged
+    assert "tool book: its ToolResult's variables and context are dropped over MCP" in logged
     assert "a tool module that prints while it is imported" in logged
 
 
@@ -100,7 +105,7 @@ async def test_over_http_the_sdk_client_with_the_token_lists_our_tools_and_calls
     ):
         names = [tool.name for tool in (await client.list_tools()).tools]
         result = await client.call_tool("add", {"a": 2, "b": 3})
-    assert names == ["add", "look_up_order"]
+    assert names == ["add", "look_up_order", "book"]
     assert text_of(result) == "5"
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from evi_toolhost.simulator import SimulatorState
+from service.evi.messages import AssistantInput, dump_message
 from tests.evi_toolhost.simulator.conftest import AUTH
 from tests.support.servers import UvicornThread, wait_for
 
@@ -217,3 +218,52 @@ def test_admin_needs_the_api_key(client: TestClient, state: SimulatorState, head
     assert client.get(f"/_sim/chats/{chat.id}/received", headers=headers).status_code == 401
     assert client.post(f"/_sim/chats/{chat.id}/end", headers=headers).status_code == 401
     assert chat.active
+
+
+def test_a_user_interruption_is_recorded_and_sent_on_the_sockets_with_its_time(
+    client: TestClient, state: SimulatorState
+) -> None:
+    chat = state.start_chat()
+    before = int(time.time() * 1000)
+    response = client.post(f"/_sim/chats/{chat.id}/events", json={"type": "user_interruption"})
+    assert response.status_code == 201
+    assert response.json()["event"]["type"] == "USER_INTERRUPTION"
+    sent = chat.stream[-1]
+    assert sent["type"] == "user_interruption" and before <= sent["time"] <= int(time.time() * 1000)
+
+
+def test_session_settings_are_kept_as_evi_keeps_them(client: TestClient, state: SimulatorState) -> None:
+    chat = state.start_chat()
+    for settings in (
+        {"type": "session_settings", "variables": {"ref": "B-1", "guests": 4}, "context": {"text": "VIP."}},
+        {"type": "session_settings", "variables": {"table": "terrace"}},
+    ):
+        assert client.post(f"/v0/evi/chat/{chat.id}/send", json=settings).status_code == 200
+    session = client.get(f"/_sim/chats/{chat.id}").json()["session"]
+    assert session == {"variables": {"ref": "B-1", "guests": "4", "table": "terrace"}, "context": {"text": "VIP."}}
+    cleared = {"type": "session_settings", "context": None}
+    assert client.post(f"/v0/evi/chat/{chat.id}/send", json=cleared).status_code == 200
+    assert client.get(f"/_sim/chats/{chat.id}").json()["session"]["context"] is None
+
+
+def test_received_after_n_waits_for_more_than_n_messages(simulator: UvicornThread, state: SimulatorState) -> None:
+    chat = state.start_chat()
+    state.receive(chat.id, *said("first"))
+    polled: dict[str, Any] = {}
+
+    def long_poll() -> None:
+        with httpx.Client(base_url=simulator.url, headers=AUTH, timeout=30) as http:
+            response = http.get(f"/_sim/chats/{chat.id}/received", params={"after": "1", "timeout": "20"})
+            polled.update(response.json())
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+    wait_for(lambda: state.waiting_for(f"chat:{chat.id}") == 1, timeout=5)
+    state.receive(chat.id, *said("second"))
+    poller.join(timeout=10)
+    assert [r["message"]["text"] for r in polled["received"]] == ["first", "second"]
+
+
+def said(text: str) -> tuple[AssistantInput, dict[str, Any], Literal["http"]]:
+    message = AssistantInput(text=text)
+    return message, dump_message(message), "http"

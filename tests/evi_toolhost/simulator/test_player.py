@@ -248,3 +248,60 @@ def test_simulator_unreachable_or_wrong_key_is_a_player_error(simulator: Uvicorn
         play_sync(script, webhook_url=webhook_url, simulator_url="http://127.0.0.1:9", api_key="k", signing_key="k")
     with pytest.raises(PlayerError, match="401"):
         play_sync(script, webhook_url=webhook_url, simulator_url=simulator.url, api_key="wrong", signing_key="k")
+
+
+def test_what_is_said_while_evi_waits_and_after_the_answer_is_reported_and_judged(
+    simulator: UvicornThread, receiver: WebhookReceiver, webhook_url: str
+) -> None:
+    def speak_around(call: dict[str, Any]) -> list[dict[str, Any]]:
+        said = [{"type": "assistant_input", "text": "One moment."}, {"type": "assistant_input", "text": "Still here."}]
+        answer = {"type": "tool_response", "tool_call_id": call["tool_call_id"], "content": "Booking."}
+        told = [
+            {"type": "session_settings", "context": {"text": "Booked."}},
+            {"type": "assistant_input", "text": "Booked!"},
+        ]
+        return [*said, answer, *told]
+
+    receiver.answer = speak_around
+    report = run(
+        {
+            "turns": [
+                {"tool": "book", "expect": {"said": ["One moment", "Still"], "announced": "Booked"}},
+                {"tool": "book", "expect": {"said": ["Still", "One moment"]}},
+                {"tool": "book", "expect": {"announced": "Cancelled"}, "timeout": 0.5},
+            ]
+        },
+        simulator,
+        webhook_url,
+    )
+    first, wrong_order, not_told = report.calls
+    assert first.met, first.problem
+    assert [text for _, text in first.said] == ["One moment.", "Still here."]
+    assert first.announced is not None and first.announced[1] == "Booked!"
+    assert all(0 <= at < 5 for at, _ in first.said)
+    said = "['One moment.', 'Still here.']"
+    assert wrong_order.problem == f"nothing said while waiting contained 'One moment' (said: {said})"
+    assert not_told.problem == "no announcement after the answer contained 'Cancelled'"
+    timeline = report.format_timeline()
+    assert "said +" in timeline and "told +" in timeline and "Booked!" in timeline
+
+
+def test_a_script_that_resumes_plays_the_earlier_chat_into_the_group_first(
+    simulator: UvicornThread, state: SimulatorState, receiver: WebhookReceiver, webhook_url: str
+) -> None:
+    report = run(
+        {
+            "resumes": [{"user": "A table on Friday."}, {"assistant": "For how many?"}],
+            "turns": [{"user": "I'm back."}, {"tool": "get_weather", "interrupt_after": 0.05}],
+        },
+        simulator,
+        webhook_url,
+    )
+    assert report.ok and report.resumed
+    earlier, resumed = state.group_chats(report.chat_group_id)
+    assert [event.message_text for event in earlier.events] == ["A table on Friday.", "For how many?"]
+    assert not earlier.active and resumed.id == report.chat_id
+    assert receiver.deliveries[0].event["chat_start_type"] == "resumed_chat_group"
+    assert receiver.event_names == ["chat_started", "tool_call", "chat_ended"], "no webhooks for the earlier chat"
+    assert "USER_INTERRUPTION" in [event.type for event in resumed.events]
+    assert ", resumed)" in report.format_timeline().splitlines()[0]

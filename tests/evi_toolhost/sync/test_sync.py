@@ -105,6 +105,27 @@ def test_second_sync_of_the_same_code_changes_nothing(
     assert tools_by_name(api) == before
 
 
+def test_what_the_caller_hears_and_what_stops_a_call_are_not_sent_to_hume(
+    hume: HumeManagementClient, api: httpx.Client, sent: list[Sent]
+) -> None:
+    sync_tools(hume, registry_with(forecast_v1))
+    del sent[:]
+    registry = Registry()
+    registry.tool(
+        name="forecast",
+        fallback="No forecast right now.",
+        say_on_start="One moment.",
+        say_if_slow=["Still checking."],
+        slow_after=1,
+        on_chat_end="finish",
+        cancel_on_interrupt=True,
+    )(forecast_v1)
+    registry.tool(background=True, ack="Looking.", announce=False)(order_status)
+    _, outcomes = sync_tools(hume, registry.tools())
+    assert actions(outcomes) == {"forecast": "unchanged", "order_status": "unchanged"}
+    assert posts(sent) == []
+
+
 def test_parameters_text_is_the_same_for_the_same_code() -> None:
     first, second = registry_with(forecast_v1)[0], registry_with(forecast_v1)[0]
     text = parameters_text(first.parameters_schema())

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.evi.chats import ChatHistoryError, fetch_chat_events
+from service.evi.chats import ChatHistoryError, fetch_chat_events, fetch_chat_group_events
 from tests.conftest import TEST_API_KEY
 from workers.transcripts import TranscriptLine, transcript_from_events
 
@@ -53,6 +53,19 @@ def test_every_page_is_fetched_in_order() -> None:
     assert all(r.url.params["ascending_order"] == "true" for r in seen)
     assert all(r.headers["X-Hume-Api-Key"] == TEST_API_KEY for r in seen)
     assert seen[0].url.path == "/v0/evi/chats/chat-1"
+
+
+def test_a_chat_group_s_events_are_every_page_of_its_own_route() -> None:
+    events = [{"chat_id": f"chat-{i // 5}", "type": "USER_MESSAGE", "message_text": f"m{i}"} for i in range(12)]
+    seen: list[httpx.Request] = []
+
+    async def go() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(transport=history(events, seen)) as client:
+            return await fetch_chat_group_events(client, "https://hume.test/", TEST_API_KEY, "group 1", page_size=5)
+
+    assert asyncio.run(go()) == events
+    assert [r.url.params["page_number"] for r in seen] == ["0", "1", "2"]
+    assert seen[0].url.raw_path.startswith(b"/v0/evi/chat_groups/group%201/events?")
 
 
 def test_an_empty_chat_is_one_request() -> None:

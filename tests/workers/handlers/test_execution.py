@@ -7,16 +7,26 @@ import datetime as dt
 import json
 import threading
 import time
+from concurrent.futures import Future
 from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel
 
 from service.evi.control_plane import RecordingControlPlane
-from service.evi.messages import AssistantInput, ToolErrorMessage, ToolResponseMessage
-from workers import ToolContext, ToolError
-from workers.handlers.execution import to_content
+from service.evi.messages import (
+    AssistantInput,
+    Context,
+    ContextType,
+    SessionSettings,
+    ToolCallMessage,
+    ToolErrorMessage,
+    ToolResponseMessage,
+)
+from workers import ToolContext, ToolError, ToolResult
+from workers.handlers.execution import CANCELLED_CONTENT, execute, execute_in_thread
 from workers.handlers.registry import Registry
+from workers.handlers.results import to_content
 from workers.testing import ToolKit, call_tool
 
 
@@ -259,3 +269,81 @@ def test_sync_tool_that_hangs_times_out_and_its_thread_is_abandoned(registry: Re
         release.set()
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
+
+
+def stop_after(seconds: float, reason: str = "user_interruption") -> Future[str]:
+    stop: Future[str] = Future()
+    threading.Timer(seconds, stop.set_result, [reason]).start()
+    return stop
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_a_stop_answers_cancelled_at_once_and_cancels_an_async_handler(registry: Registry, kind: str) -> None:
+    cancelled = threading.Event()
+
+    @registry.tool(timeout=10)
+    async def slow_async() -> str:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "late"
+
+    @registry.tool(timeout=10)
+    def slow_sync() -> str:
+        time.sleep(1)
+        return "late"
+
+    call_message = ToolCallMessage(
+        name=f"slow_{kind}", parameters="{}", response_required=True, tool_call_id="call-stop", tool_type="function"
+    )
+    started = time.monotonic()
+    outcome = execute_in_thread(
+        registry,
+        call_message,
+        lambda tool: pytest.fail("no context is asked for"),
+        time.time() + 10,
+        asyncio.new_event_loop,
+        stop=stop_after(0.1),
+    )
+    assert time.monotonic() - started < 0.5
+    assert (outcome.status, outcome.code, outcome.stopped_by, outcome.ran) == (
+        "cancelled",
+        "cancelled",
+        "user_interruption",
+        True,
+    )
+    assert outcome.message.content == CANCELLED_CONTENT
+    if kind == "async":
+        assert cancelled.wait(1), "the async handler was cancelled"
+
+
+def test_a_stop_that_never_comes_changes_nothing(registry: Registry) -> None:
+    @registry.tool
+    async def quick() -> str:
+        return "quick"
+
+    call_message = ToolCallMessage(
+        name="quick", parameters="{}", response_required=True, tool_call_id="call-quick", tool_type="function"
+    )
+    stop: Future[str] = Future()
+    outcome = asyncio.run(execute(registry, call_message, lambda tool: pytest.fail(), time.time() + 5, stop=stop))
+    assert (outcome.status, outcome.message.content, outcome.stopped_by) == ("answered", "quick", None)
+
+
+def test_a_tool_result_puts_its_variables_and_context_before_the_answer(registry: Registry) -> None:
+    @registry.tool
+    def book() -> ToolResult:
+        return ToolResult(content="Booked.", variables={"ref": "B-7"}, context="Booked on the terrace.")
+
+    recorder = RecordingControlPlane()
+    answer = call(registry, "book", {}, control_plane=recorder, custom_session_id="s-3")
+    assert (answer.type, answer.content) == ("tool_response", "Booked.")
+    settings, response = recorder.messages()
+    assert isinstance(settings, SessionSettings) and response == answer
+    assert (settings.variables, settings.context, settings.custom_session_id) == (
+        {"ref": "B-7"},
+        Context(text="Booked on the terrace.", type=ContextType.PERSISTENT),
+        "s-3",
+    )
