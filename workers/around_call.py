@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from service.evi.control_plane import Undeliverable
 from service.evi.timestamps import now_ms
 from service.evi.webhooks import WebhookEventToolCall
+from workers import observability
 from workers.cancellation import CallWatch
 from workers.handlers.call_policy import DEFAULT_POLICY
 from workers.handlers.errors import ErrorCode
@@ -134,4 +135,5 @@ class AroundCall:
 
         until = patient_until(max(self.deadline, time.time()) + settings.delivery_grace_seconds)
         self.runtime.run(retry_redis_async(finish, until=until))
+        observability.call_finished({**record, "status": "chat_ended"}, answered=True)
         return status

@@ -19,7 +19,8 @@ from service.observability.prometheus import BUCKETS
 
 TOOL_CALLS = Counter(
     "evi_tool_calls",
-    "Finished tool calls, by tool, outcome (answered, tool_error, timeout, undeliverable), code and transport.",
+    "Finished tool calls, by tool, outcome (answered, tool_error, timeout, undeliverable, chat_ended), code and "
+    "transport.",
     ["tool", "outcome", "code", "transport"],
 )
 CALL_SECONDS = Histogram(
@@ -48,8 +49,16 @@ WATCHDOG_ANSWERS = Counter(
     ["reason"],
 )
 
-OUTCOMES = {"answered": "answered", "failed": "tool_error", "timeout": "timeout", "undeliverable": "undeliverable"}
-"""A call record's final status → the outcome label."""
+OUTCOMES = {
+    "answered": "answered",
+    "failed": "tool_error",
+    "cancelled": "tool_error",
+    "timeout": "timeout",
+    "undeliverable": "undeliverable",
+    "chat_ended": "chat_ended",
+}
+"""A call record's final status → the outcome label: `cancelled` (an interruption) went out as a `tool_error` with
+code `cancelled`; a call whose chat ended while it ran is counted `chat_ended`, with nothing sent."""
 MAX_TOOL_LABELS = 200
 UNKNOWN_TOOL = "unknown"
 _tools: set[str] = set()
