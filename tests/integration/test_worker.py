@@ -89,7 +89,9 @@ def test_hanging_handlers_time_out_and_the_workers_go_on(stack: Stack) -> None:
         answer = stack.answer(tool_call_id, timeout=3)
         assert (answer.message["code"], answer.message["content"]) == ("timeout", "That took too long.")
         assert answer.received_at - sent_at < 2.0
-        assert stack.record(tool_call_id, "timeout")["ran"] == "1"
+        record = stack.record(tool_call_id, "timeout")
+        # The handler ran; its worker answers at the deadline, or, on a loaded machine, the watchdog 0.2 s after it.
+        assert record.get("ran") == "1" or record.get("note") == "started", record
     # Both workers still serve calls (the stuck thread is abandoned, not waited for).
     served = [stack.call("get_weather", {"city": city}, chat_id) for city in ("Oslo", "Rome", "Kyiv")]
     for tool_call_id, _ in served:
