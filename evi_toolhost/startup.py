@@ -9,6 +9,7 @@ import sys
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from service.observability.prometheus import MetricsPortInUse, scrape_registry, serve
 from service.redis_client import text
 
 
@@ -80,3 +81,15 @@ def warn_about_durability(redis: Redis, log: logging.Logger) -> None:
         return
     for problem in problems:
         log.warning(problem)
+
+
+def metrics_served(port: int, command: str) -> bool:
+    """Serve this process's metrics on `port` (0: off). False, after one line on stderr, when the port is taken."""
+    if not port:
+        return True
+    try:
+        serve(port, scrape_registry(), f"evi-toolhost {command}")
+    except MetricsPortInUse as exc:
+        print(exc, file=sys.stderr)
+        return False
+    return True

@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sys
 
-from evi_toolhost.startup import redis_answers
+from evi_toolhost.startup import metrics_served, redis_answers
 from service.evi.control_plane import HttpControlPlane, make_http_client
 from service.heap import freeze_startup_heap
 from service.logs import configure_logging
 from service.observability.prometheus import (
     RELAY_METRICS_PORT,
-    MetricsPortInUse,
     metrics_port,
     scrape_registry,
-    serve,
 )
 from service.redis_client import connect, connect_async
 from service.settings import Settings, load_settings
@@ -63,12 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print("evi-toolhost: the relay is turned off (RELAY_ENABLED=false); nothing to do")
         return 0
     port = metrics_port(args.metrics_port, settings.metrics_port, RELAY_METRICS_PORT)
-    if port:
-        try:
-            serve(port, scrape_registry(), "evi-toolhost relay")
-        except MetricsPortInUse as exc:
-            print(exc, file=sys.stderr)
-            return 2
+    if not metrics_served(port, "relay"):
+        return 2
     with connect(settings.redis_url) as redis:
         if not redis_answers(redis, "relay"):
             return 2

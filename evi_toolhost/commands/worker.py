@@ -15,14 +15,17 @@ import logging
 import os
 import sys
 
-from evi_toolhost.startup import import_from_working_directory, redis_answers, warn_about_durability, where
+from evi_toolhost.startup import (
+    import_from_working_directory,
+    metrics_served,
+    redis_answers,
+    warn_about_durability,
+    where,
+)
 from service.logs import configure_logging
 from service.observability.prometheus import (
     WORKER_METRICS_PORT,
-    MetricsPortInUse,
     metrics_port,
-    scrape_registry,
-    serve,
     shared_between_processes,
 )
 from service.queue.contract import WORKER_QUEUES
@@ -66,12 +69,8 @@ def run_pool(args: argparse.Namespace, settings: Settings, size: int) -> int:
     from workers.pool import ToolhostPool  # imports prometheus_client: only now
 
     port = metrics_port(args.metrics_port, settings.metrics_port, WORKER_METRICS_PORT)
-    if port:
-        try:
-            serve(port, scrape_registry(), "evi-toolhost worker")
-        except MetricsPortInUse as exc:
-            print(exc, file=sys.stderr)
-            return 2
+    if not metrics_served(port, "worker"):
+        return 2
     import_from_working_directory()
     try:
         discover(settings.tool_modules)

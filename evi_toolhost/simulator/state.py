@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from evi_toolhost.simulator import events
@@ -258,43 +258,32 @@ class SimulatorState:
 
     async def wait_for_answers(self, tool_call_id: str, timeout: float) -> list[ReceivedMessage]:
         """`answers_for(tool_call_id)` once there is at least one, or whatever there is after `timeout` s."""
-        with self._lock:
-            found = self.answers_for(tool_call_id)
-            if found or timeout <= 0:
-                return found
-            waiter = Waiter(asyncio.get_running_loop(), asyncio.Event())
-            self._waiters.setdefault(tool_call_id, []).append(waiter)
-        try:
-            await asyncio.wait_for(waiter.event.wait(), timeout)
-        except TimeoutError:
-            pass
-        finally:
-            with self._lock:
-                pending = self._waiters.get(tool_call_id, [])
-                if waiter in pending:
-                    pending.remove(waiter)
+        await self._wait(tool_call_id, lambda: bool(self.answers_for(tool_call_id)), timeout)
         return self.answers_for(tool_call_id)
 
     async def wait_for_received(self, chat_id: str, more_than: int, timeout: float) -> list[ReceivedMessage]:
         """Every message the chat received, once there are more than `more_than`, or whatever there is after
         `timeout` s."""
+        await self._wait(_chat_key(chat_id), lambda: len(self.get_chat(chat_id).received) > more_than, timeout)
         with self._lock:
-            found = list(self.get_chat(chat_id).received)
-            if len(found) > more_than or timeout <= 0:
-                return found
+            return list(self.get_chat(chat_id).received)
+
+    async def _wait(self, key: str, ready: Callable[[], bool], timeout: float) -> None:
+        """Return once `ready()` (checked now, then each time `key` is notified), or after `timeout` s."""
+        with self._lock:
+            if ready() or timeout <= 0:
+                return
             waiter = Waiter(asyncio.get_running_loop(), asyncio.Event())
-            self._waiters.setdefault(_chat_key(chat_id), []).append(waiter)
+            self._waiters.setdefault(key, []).append(waiter)
         try:
             await asyncio.wait_for(waiter.event.wait(), timeout)
         except TimeoutError:
             pass
         finally:
             with self._lock:
-                pending = self._waiters.get(_chat_key(chat_id), [])
+                pending = self._waiters.get(key, [])
                 if waiter in pending:
                     pending.remove(waiter)
-        with self._lock:
-            return list(self.get_chat(chat_id).received)
 
     def waiting_for(self, tool_call_id: str) -> int:
         """How many long-polls are waiting for an answer to this call right now."""
@@ -395,4 +384,3 @@ class SimulatorState:
 def _chat_key(chat_id: str) -> str:
     """Waiters for any message to a chat share the waiter table with those for one call's answer."""
     return f"chat:{chat_id}"
-
