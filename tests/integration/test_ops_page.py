@@ -18,8 +18,6 @@ import httpx
 import pytest
 
 from evi_toolhost.embedded_redis import EmbeddedRedis
-from service.queue import contract
-from tests.support.servers import wait_for
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -50,7 +48,6 @@ def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
     try:
         stack.start_worker(2)
         stack.start_relay()
-        wait_for(lambda: stack.redis.keys(contract.RELAY_ALIVE_PATTERN), timeout=10)
         yield stack
     finally:
         stack.close()

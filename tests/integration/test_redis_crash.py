@@ -19,7 +19,6 @@ import pytest
 from redis import Redis
 
 from evi_toolhost.embedded_redis import EmbeddedRedis
-from service.queue import contract
 from tests.conftest import TEST_SIGNING_KEY
 from tests.support.servers import wait_for
 from tests.support.stack import Stack
@@ -83,7 +82,6 @@ def test_redis_killed_and_restarted_ten_times_loses_and_doubles_no_acknowledged_
     try:
         stack.start_worker(2)
         stack.start_relay()
-        wait_for(lambda: stack.redis.keys(contract.RELAY_ALIVE_PATTERN), timeout=10)
         chat_id = stack.chat(allow_connection=False)
         rng = random.Random(7)
         with Stream(stack, chat_id) as stream:

@@ -23,6 +23,7 @@ from rq import Worker
 
 from evi_toolhost.embedded_redis import free_port
 from evi_toolhost.simulator import ReceivedMessage, SimulatorState, create_simulator_app
+from service.queue import contract
 from tests.conftest import TEST_API_KEY, TEST_SIGNING_KEY
 from tests.support.servers import ServiceProcess, UvicornThread, service_env, wait_for, web_process
 from tests.support.webhooks import chat_started_payload, signed, tool_call_payload
@@ -89,11 +90,15 @@ class Stack:
             wait_for(lambda: Worker.count(connection=self.redis) == 0, timeout=10)
 
     def start_relay(self, lease_ms: int = 1500, *, metrics: bool = False) -> ServiceProcess:
-        """`evi-toolhost relay`; `metrics`: served on a free port (`.metrics_url`), else off."""
+        """`evi-toolhost relay`, once it says it is alive; `metrics`: served on a free port (`.metrics_url`), else
+        off."""
         args = ["relay", "--lease-ms", str(lease_ms), *self._metrics_port(metrics)]
         relay = ServiceProcess(args, self.env)
         relay.metrics_url = self._metrics_url(args)
-        return self.start_process(relay)
+        before = len(self.redis.keys(contract.RELAY_ALIVE_PATTERN))
+        self.start_process(relay)
+        wait_for(lambda: len(self.redis.keys(contract.RELAY_ALIVE_PATTERN)) > before, timeout=10)
+        return relay
 
     @staticmethod
     def _metrics_port(metrics: bool) -> list[str]:
