@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-FINAL = ("answered", "failed", "timeout", "undeliverable", "not_required")
+FINAL = ("answered", "failed", "timeout", "undeliverable", "not_required", "cancelled", "chat_ended")
 IN_FLIGHT = ("queued", "running")
 STATES = (*IN_FLIGHT, *FINAL)
 ERRORS = ("failed", "timeout", "undeliverable")

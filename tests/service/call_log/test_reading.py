@@ -67,3 +67,14 @@ def test_following_gives_each_new_call_once_when_it_is_final(
 def test_in_flight_is_what_is_owed_an_answer_by_deadline(fake_aredis: fakeredis.FakeAsyncRedis) -> None:
     asyncio.run(fake_aredis.zadd(contract.DEADLINES, {"late": NOW + 900, "soon": NOW + 100, "later": NOW + 5000}))
     assert asyncio.run(in_flight(fake_aredis, limit=2)) == (3, [("soon", NOW + 100), ("late", NOW + 900)])
+
+
+def test_a_call_stopped_by_its_chat_s_end_or_an_interruption_is_final_and_followed(
+    fake_redis: fakeredis.FakeRedis, fake_aredis: fakeredis.FakeAsyncRedis
+) -> None:
+    follower = Follower(CallQuery())
+    assert asyncio.run(follower.poll(fake_aredis, NOW)) == []
+    seed(fake_redis, "interrupted", NOW + 1, status="cancelled", error_code="cancelled")
+    seed(fake_redis, "finished-late", NOW + 2, status="chat_ended")
+    assert {c for c, _ in asyncio.run(follower.poll(fake_aredis, NOW + 100))} == {"interrupted", "finished-late"}
+    assert ids(asyncio.run(recent(fake_aredis, CallQuery(status="cancelled")))) == ["interrupted"]
