@@ -9,13 +9,14 @@ reply was lost. Where the job then is depends on how RQ popped it:
   which keeps no copy: the lost job is in no list at all, though its job hash, its call's deadline and no run
   claim remain.
 
-A job seen lost on two sweeps at least `REQUEUE_AFTER_MS` apart is queued again at the front of its queue, once
-however many watchdogs sweep (one Lua script). RQ's own recovery of the intermediate list runs every few
-minutes and BLPOP's loss has none: far past a voice call's deadline. A call whose answer is due within
-`MIN_REQUEUE_BUDGET_MS` is not run again: its timeout answer comes sooner. The second kind is looked for only
-while the queue holds at most `MAX_QUEUE_SCANNED` jobs: a backlog's calls are waiting, not lost, and each check
-scans the queue (the deadline watchdog still answers every one of them). A job queued again whose first copy
-started after all runs once: the run claim (`workers.tool_calls`).
+A job seen lost on two looks at least `REQUEUE_AFTER_MS` apart is queued again at the front of its queue, once
+however many watchdogs look (one Lua script, and one look a `REQUEUE_AFTER_MS` for all of them: the first
+watchdog to ask takes the turn). RQ's own recovery of the intermediate list runs every few minutes and BLPOP's
+loss has none: far past a voice call's deadline. A call whose answer is due within `MIN_REQUEUE_BUDGET_MS` is not
+run again: its timeout answer comes sooner. The second kind is looked for only while the queue is empty, when
+every call owed an answer without a run claim has left it: with jobs waiting, a call may be one of them (telling
+which would mean scanning the queue for each), and the deadline watchdog still answers every call. A job queued
+again whose first copy started after all runs once: the run claim (`workers.tool_calls`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ REQUEUE_AFTER_MS = 1000
 MIN_REQUEUE_BUDGET_MS = 1000
 """A lost call with less time than this left is not run again: its timeout answer comes sooner."""
 CALLS_CHECKED = 200
-"""Calls owed an answer (soonest deadline first) checked for a job in no list, each sweep."""
-MAX_QUEUE_SCANNED = 1000
+"""Calls owed an answer (soonest deadline first) checked for a job in no list, each look."""
 
 REQUEUE = """
--- KEYS: 1 the intermediate list, 2 the queue, 3 first-seen hash, 4 evi:deadlines
+-- KEYS: 1 the intermediate list, 2 the queue, 3 first-seen hash, 4 evi:deadlines, 5 whose turn it is to look
 -- ARGV: 1 now (ms), 2 REQUEUE_AFTER_MS, 3 MIN_REQUEUE_BUDGET_MS, 4 job id prefix of tool calls,
---       5 run claim key prefix, 6 RQ job key prefix, 7 CALLS_CHECKED, 8 MAX_QUEUE_SCANNED
+--       5 run claim key prefix, 6 RQ job key prefix, 7 CALLS_CHECKED
+if not redis.call('SET', KEYS[5], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return {}
+end
 local now = tonumber(ARGV[1])
 local budget = tonumber(ARGV[3])
 local seen = redis.call('HGETALL', KEYS[3])
@@ -46,12 +49,12 @@ local lost = {}
 for _, job_id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
     lost[job_id] = 'intermediate'
 end
-if redis.call('LLEN', KEYS[2]) <= tonumber(ARGV[8]) then
+if redis.call('LLEN', KEYS[2]) == 0 then
     local owed = redis.call('ZRANGEBYSCORE', KEYS[4], now + budget, '+inf', 'LIMIT', 0, tonumber(ARGV[7]))
     for _, call_id in ipairs(owed) do
         local job_id = ARGV[4] .. call_id
         if not lost[job_id] and redis.call('EXISTS', ARGV[5] .. call_id) == 0
-            and redis.call('EXISTS', ARGV[6] .. job_id) == 1 and not redis.call('LPOS', KEYS[2], job_id) then
+            and redis.call('EXISTS', ARGV[6] .. job_id) == 1 then
             lost[job_id] = 'nowhere'
         end
     end
@@ -95,6 +98,7 @@ class LostJobs:
                 contract.rq_queue(contract.TOOLS_QUEUE),
                 contract.POPPED_SINCE,
                 contract.DEADLINES,
+                contract.LOST_JOBS_TURN,
             ],
             args=[
                 now_ms,
@@ -104,7 +108,6 @@ class LostJobs:
                 contract.run_claim(""),
                 contract.rq_job(""),
                 CALLS_CHECKED,
-                MAX_QUEUE_SCANNED,
             ],
         )
         return [str(raw.decode() if isinstance(raw, bytes) else raw) for raw in requeued]

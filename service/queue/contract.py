@@ -145,6 +145,9 @@ DEADLINES = f"{PREFIX}:deadlines"
 """Sorted set: tool call id -> when its answer is due (ms). Written with the job, removed by whoever answers;
 the watchdog answers `timeout` for any member past due, whatever happened to its job."""
 
+LOST_JOBS_TURN = f"{PREFIX}:lost-jobs-turn"
+"""Set for a second by the watchdog whose turn it is to look for lost jobs (`workers.lost_jobs`): one look a second
+for all of them."""
 POPPED_SINCE = f"{PREFIX}:popped-since"
 """When a watchdog first saw each tool call's job popped but not started (epoch ms; `workers.lost_jobs`), to tell a
 job that lost its worker between pop and start from one being handed over."""

@@ -15,7 +15,7 @@ from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
 from service.queue.enqueue import Enqueuer
 from tests.support.webhooks import tool_call_payload
-from workers.lost_jobs import MAX_QUEUE_SCANNED, MIN_REQUEUE_BUDGET_MS, REQUEUE_AFTER_MS, LostJobs
+from workers.lost_jobs import MIN_REQUEUE_BUDGET_MS, REQUEUE_AFTER_MS, LostJobs
 
 QUEUE = contract.rq_queue(contract.TOOLS_QUEUE)
 INTERMEDIATE = contract.rq_intermediate_queue(contract.TOOLS_QUEUE)
@@ -53,8 +53,11 @@ class Queued:
         assert isinstance(popped, bytes)
         return popped.decode()
 
-    def sweep(self, after_ms: int = 0) -> list[str]:
+    def sweep(self, after_ms: int = 0, *, same_turn: bool = False) -> list[str]:
+        """A watchdog's look, `after_ms` after the last one (in a turn of its own unless `same_turn`)."""
         self.now += after_ms
+        if not same_turn:
+            self.redis.delete(contract.LOST_JOBS_TURN)
         return asyncio.run(self.lost.requeue(self.now))
 
     def queue(self) -> list[str]:
@@ -62,16 +65,15 @@ class Queued:
 
 
 @pytest.mark.parametrize("where", ["intermediate", "nowhere"])
-def test_a_lost_job_is_queued_again_at_the_front_once_after_two_sightings(where: Where) -> None:
+def test_a_lost_job_is_queued_again_once_after_two_sightings(where: Where) -> None:
     jobs = Queued()
     jobs.call()
-    other = contract.job_id("tool_call", jobs.call())
     lost = jobs.pop(where)
     assert jobs.sweep() == []  # first seen
     assert jobs.sweep(after_ms=REQUEUE_AFTER_MS - 100) == []
     assert jobs.sweep(after_ms=200) == [lost]
-    assert jobs.sweep() == []  # another watchdog at the same moment: not twice
-    assert jobs.queue() == [lost, other]
+    assert jobs.sweep() == []  # another watchdog's look a moment later: not twice
+    assert jobs.queue() == [lost]
     assert jobs.redis.llen(INTERMEDIATE) == 0
     assert jobs.redis.hlen(contract.POPPED_SINCE) == 0
 
@@ -120,12 +122,20 @@ def test_a_job_whose_hash_is_gone_cannot_run_again_and_is_left_to_the_timeout_an
     assert jobs.queue() == []
 
 
-def test_behind_a_long_queue_calls_are_not_scanned_for() -> None:
+def test_while_jobs_wait_in_the_queue_no_call_is_taken_for_lost() -> None:
     jobs = Queued()
     jobs.call()
     jobs.pop("nowhere")
-    filler = [f"tool_call-filler{i}" for i in range(MAX_QUEUE_SCANNED + 1)]
-    jobs.redis.rpush(QUEUE, *filler)
+    jobs.call()  # waiting its turn: the popped one might be any of them
     assert jobs.sweep() == []
     assert jobs.sweep(after_ms=REQUEUE_AFTER_MS + 100) == []
-    assert jobs.redis.llen(QUEUE) == len(filler)
+    assert len(jobs.queue()) == 1
+
+
+def test_one_look_a_turn_whichever_watchdog_asks() -> None:
+    jobs = Queued()
+    jobs.call()
+    lost = jobs.pop("intermediate")
+    assert jobs.sweep() == []
+    assert jobs.sweep(after_ms=REQUEUE_AFTER_MS + 100, same_turn=True) == []  # the turn taken at the first look
+    assert jobs.sweep() == [lost]
