@@ -33,8 +33,8 @@ def stack(redis_server: EmbeddedRedis) -> Iterator[Stack]:
     stack = Stack(redis_server.url, "tests.integration.call_log_tools", log_level="DEBUG", OPS_TOKEN=OPS_TOKEN)
     stack.start()
     try:
-        stack.start_worker(2)
-        stack.start_relay()
+        stack.start_worker(2, metrics=True)
+        stack.start_relay(metrics=True)
         yield stack
     finally:
         outputs = stack.close()
@@ -191,7 +191,7 @@ def every_value(redis: Redis) -> Iterator[bytes]:
             yield inflated
 
 
-def test_a_redacted_argument_appears_in_no_record_job_log_output_or_api_answer(stack: Stack) -> None:
+def test_a_redacted_argument_appears_in_no_record_job_log_output_api_answer_or_metric(stack: Stack) -> None:
     sentinel = f"4929{uuid.uuid4().int % 10**12:012d}"
     chat_id = stack.chat(allow_connection=True, announce=True)
     wait_for(lambda: stack.redis.hget(contract.socket_state(chat_id), "state") == b"open")
@@ -231,6 +231,15 @@ def test_a_redacted_argument_appears_in_no_record_job_log_output_or_api_answer(s
     ]
     assert all(charged in output or "arguments" in output for output in outputs)
     assert not [output for output in outputs if sentinel in output]
+
+    scraped = [
+        httpx.get(f"{stack.web_url}/metrics").text,
+        httpx.get(str(stack.process("worker").metrics_url)).text,
+        httpx.get(str(stack.process("relay").metrics_url)).text,
+    ]
+    assert all("evi_" in text for text in scraped)
+    assert 'tool="pay"' in scraped[1]
+    assert not [text for text in scraped if sentinel in text]
 
     # The worker logged each call's end (and, at DEBUG, much more): nothing of any process quotes the card.
     def logged() -> list[str]:
