@@ -66,6 +66,9 @@ class ToolhostWorker(SimpleWorker):
     # second of Redis, however often it came and went.
     exponential_backoff_factor = 1.0
     max_connection_wait_time = 1.0
+    # Every job's result is kept JOB_RESULT_TTL_SECONDS: RQ's INFO line saying so for each call is noise (and a
+    # write to the log per call); the walk logs each call's outcome itself.
+    log_result_lifespan = False
 
     def __init__(self, *args: Any, concurrency: int | None = None, **kwargs: Any) -> None:
         if kwargs.get("serializer") is None:
