@@ -1,0 +1,44 @@
+"""The worker class's own part of a shutdown, on a real Redis: RQ's pubsub thread (the channel `rq` commands reach a
+worker by) stops at once, whatever it was reading when the worker stopped."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+
+from tests.support.servers import wait_for
+from workers.worker import ToolhostWorker
+
+
+def waiting_on_an_event(thread: threading.Thread) -> bool:
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == "wait" and frame.f_code.co_filename.endswith("threading.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_unsubscribing_does_not_wait_for_the_pubsub_thread_s_sixty_second_read(real_redis: Redis) -> None:
+    worker = ToolhostWorker([Queue("evi-test", connection=real_redis)], connection=real_redis, concurrency=1)
+    worker.subscribe()  # type: ignore[no-untyped-call]
+    thread = worker.pubsub_thread
+    assert thread is not None
+    stop = thread.stop
+
+    def stop_once_the_reply_is_read(*args: Any, **kwargs: Any) -> None:
+        # The race at its worst: the thread has read the UNSUBSCRIBE reply before RQ stops it. Left running, it
+        # then waits (60 s, RQ's read timeout) for a subscription that never comes.
+        wait_for(lambda: not thread.is_alive() or waiting_on_an_event(thread), timeout=5)
+        stop(*args, **kwargs)
+
+    thread.stop = stop_once_the_reply_is_read
+    unsubscribing = threading.Thread(target=worker.unsubscribe, daemon=True)
+    unsubscribing.start()
+    unsubscribing.join(timeout=3)
+    assert not unsubscribing.is_alive(), "unsubscribe() is waiting for the pubsub thread's 60 s read"
+    assert not thread.is_alive()
