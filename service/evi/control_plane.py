@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
+from service.evi.http_streams import SocketKeepingBackend
 from service.evi.messages import PublishMessage, dump_message
 
 log = logging.getLogger("evi_toolhost.control_plane")
@@ -74,8 +76,19 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 def make_http_client() -> httpx.AsyncClient:
-    """The client a process keeps for its whole life: HTTP/1.1 keep-alive, bounded pool, short timeouts."""
-    return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=DEFAULT_LIMITS, verify=shared_ssl_context())
+    """The client a process keeps for its whole life: HTTP/1.1 keep-alive, bounded pool, short timeouts, and
+    streams that answer the pool's per-request check of each idle connection cheaply (`http_streams`)."""
+    transport = httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=DEFAULT_LIMITS)
+    # httpx takes no network backend; its pool (`_pool`, the httpcore pool it builds from these same arguments)
+    # is replaced with one that has ours.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=shared_ssl_context(),
+        max_connections=DEFAULT_LIMITS.max_connections,
+        max_keepalive_connections=DEFAULT_LIMITS.max_keepalive_connections,
+        keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
+        network_backend=SocketKeepingBackend(),
+    )
+    return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=transport)
 
 
 @dataclass(frozen=True)
