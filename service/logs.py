@@ -20,6 +20,18 @@ REDACTED = "***"
 SECRET_VARIABLES = ("HUME_API_KEY", "HUME_WEBHOOK_SIGNING_KEY", "MCP_TOKEN", "OPS_TOKEN")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FORMATS = ("text", "json")
+PER_CALL_LINES = {
+    "httpx": None,  # "HTTP Request: POST ..." for every answer sent
+    "rq.worker": {  # a job dequeued, completed, OK
+        "Worker %s: %s: %s",
+        "Worker %s: %s: %s (%s)",
+        "Successfully completed %s job in %ss on worker %s",
+        "Successfully completed job %s in %ss on worker %s",
+    },
+}
+"""Libraries' INFO lines written for each call, beside the one line the walk writes (`tool call ... delivered by
+http`, with ids, outcome and transport): None for all of a logger's INFO lines, else their message templates.
+At LOG_LEVEL=DEBUG they are all kept."""
 
 _configured = False
 
@@ -39,7 +51,21 @@ def configure_logging(level: str | None = None) -> None:
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=(level or os.environ.get("LOG_LEVEL", "INFO")).upper(), handlers=[handler])
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name, templates in PER_CALL_LINES.items():
+            logging.getLogger(name).addFilter(_DropInfoLines(templates))
     redact_in_logs(secrets)
+
+
+class _DropInfoLines(logging.Filter):
+    def __init__(self, templates: set[str] | None) -> None:
+        super().__init__()
+        self.templates = templates
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        return self.templates is not None and record.msg not in self.templates
 
 
 def secrets_from_environment() -> list[str]:

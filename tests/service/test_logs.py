@@ -1,8 +1,10 @@
-"""Secrets never reach a log line, whoever logs them."""
+"""Secrets never reach a log line, whoever logs them; libraries' per-call INFO lines are left out unless DEBUG."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -44,3 +46,29 @@ def test_other_messages_are_left_alone(redacting: None, caplog: pytest.LogCaptur
 def test_the_ops_token_is_one_of_the_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPS_TOKEN", "a-made-up-ops-token-of-some-length")
     assert "a-made-up-ops-token-of-some-length" in secrets_from_environment()
+
+
+PER_CALL = """
+import logging
+from service.logs import configure_logging
+configure_logging()
+worker = logging.getLogger("rq.worker")
+worker.info("Worker %s: %s: %s", "w1", "evi-tools", "tool_call-toolu_1")
+worker.info("Worker %s: %s: %s (%s)", "w1", "evi-tools", "Job OK", "tool_call-toolu_1")
+worker.info("Worker %s: stopping on request", "w1")
+worker.warning("Worker %s: %s: %s", "w1", "evi-tools", "warned")
+logging.getLogger("httpx").info("HTTP Request: %s %s", "POST", "http://127.0.0.1/v0/evi/chat/c/send")
+logging.getLogger("httpx").warning("httpx warned")
+logging.getLogger("evi_toolhost.tool_calls").info("tool call toolu_1 (noop): tool_response delivered by http")
+"""
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_libraries_per_call_info_lines_are_left_out_unless_debug(level: str) -> None:
+    env = {"LOG_LEVEL": level, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", PER_CALL], env=env, capture_output=True, text=True, check=True)
+    lines = done.stderr
+    kept = ["stopping on request", "warned", "httpx warned", "delivered by http"]
+    left_out = ["tool_call-toolu_1", "Job OK", "HTTP Request"]
+    assert all(text in lines for text in kept), lines
+    assert all((text in lines) == (level == "DEBUG") for text in left_out), lines
