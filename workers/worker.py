@@ -39,6 +39,7 @@ from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
 
 HEARTBEAT_EVERY_SECONDS = 1.0
+SUSPENSION_CHECK_EVERY_SECONDS = 1.0
 SLOT_WAIT_SECONDS = 5.0
 PREPARE_PATIENCE_SECONDS = 2.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
@@ -81,6 +82,7 @@ class ToolhostWorker(SimpleWorker):
         self._handing_off = False
         self._waiting_for_job = False
         self._last_beat = -HEARTBEAT_EVERY_SECONDS
+        self._last_suspension_check = -SUSPENSION_CHECK_EVERY_SECONDS
         self._recorded_state: str | None = None
         self._prepared: set[str] = set()
         """Jobs whose start `prepare_execution` already recorded (see there)."""
@@ -177,6 +179,17 @@ class ToolhostWorker(SimpleWorker):
                 self._last_beat = time.monotonic()
         except TRANSIENT as exc:
             self.log.warning("Worker %s: heartbeat skipped, Redis unavailable (%s)", self.name, type(exc).__name__)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        # RQ asks Redis whether `rq suspend` was run before every dequeue (4 % of a busy worker's samples): once a
+        # second, a suspension still stops the worker within a second.
+        if time.monotonic() - self._last_suspension_check < SUSPENSION_CHECK_EVERY_SECONDS:
+            return
+        self._last_suspension_check = time.monotonic()
+        try:
+            super().check_for_suspension(burst)
+        except TRANSIENT as exc:
+            self.log.warning("Worker %s: suspension not checked, Redis unavailable (%s)", self.name, type(exc).__name__)
 
     def run_maintenance_tasks(self) -> None:
         try:

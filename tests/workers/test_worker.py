@@ -1,5 +1,5 @@
-"""The worker class's own part of a shutdown, on a real Redis: RQ's pubsub thread (the channel `rq` commands reach a
-worker by) stops at once, whatever it was reading when the worker stopped."""
+"""The worker class's own parts of RQ's control, on a real Redis: its pubsub thread (the channel `rq` commands reach
+a worker by) stops at once, whatever it was reading when the worker stopped; `rq suspend` still stops it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import sys
 import threading
 from typing import Any
 
+import pytest
 from redis import Redis
 from rq import Queue
+from rq.exceptions import StopRequested
+from rq.suspension import resume, suspend
 
 from tests.support.servers import wait_for
-from workers.worker import ToolhostWorker
+from workers.worker import SUSPENSION_CHECK_EVERY_SECONDS, ToolhostWorker
 
 
 def waiting_on_an_event(thread: threading.Thread) -> bool:
@@ -42,3 +45,16 @@ def test_unsubscribing_does_not_wait_for_the_pubsub_thread_s_sixty_second_read(r
     unsubscribing.join(timeout=3)
     assert not unsubscribing.is_alive(), "unsubscribe() is waiting for the pubsub thread's 60 s read"
     assert not thread.is_alive()
+
+
+def test_rq_suspend_still_stops_the_worker_and_is_asked_of_redis_once_a_second(real_redis: Redis) -> None:
+    worker = ToolhostWorker([Queue("evi-test", connection=real_redis)], connection=real_redis, concurrency=1)
+    worker.check_for_suspension(burst=True)  # not suspended: returns
+    suspend(real_redis)
+    try:
+        worker.check_for_suspension(burst=True)  # asked within the second: not asked of Redis again
+        worker._last_suspension_check -= SUSPENSION_CHECK_EVERY_SECONDS
+        with pytest.raises(StopRequested):  # a burst worker stops; a running one waits until `rq resume`
+            worker.check_for_suspension(burst=True)
+    finally:
+        resume(real_redis)
