@@ -40,6 +40,7 @@ from workers.slots import JobSlots
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 SUSPENSION_CHECK_EVERY_SECONDS = 1.0
+DEQUEUE_WAIT_SECONDS = 1
 SLOT_WAIT_SECONDS = 5.0
 PREPARE_PATIENCE_SECONDS = 2.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
@@ -99,6 +100,18 @@ class ToolhostWorker(SimpleWorker):
         runtime.on_close.append(observability.process_started("worker", runtime.loop))
         super().bootstrap(*args, **kwargs)
         freeze_startup_heap()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Python runs a signal's handler in the main thread only, and only once that thread runs again. A stop signal
+        # the kernel hands to another thread (it does when the main thread already has one pending: Ctrl-C's SIGINT to
+        # the whole group and the pool's own, at once) waited for RQ's BLPOP to end, up to 405 s; one of four workers
+        # outlived a group's SIGTERM by 5 s or more. A BLPOP of a second bounds that wait.
+        return DEQUEUE_WAIT_SECONDS
+
+    @property
+    def connection_timeout(self) -> int:
+        return max(1, self.worker_ttl - 15) + 10  # RQ's own, which it derives from the dequeue timeout
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         if self.slots is None:
