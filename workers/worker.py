@@ -104,9 +104,9 @@ class ToolhostWorker(SimpleWorker):
     @property
     def dequeue_timeout(self) -> int:
         # Python runs a signal's handler in the main thread only, and only once that thread runs again. A stop signal
-        # the kernel hands to another thread (it does when the main thread already has one pending: Ctrl-C's SIGINT to
-        # the whole group and the pool's own, at once) waited for RQ's BLPOP to end, up to 405 s; one of four workers
-        # outlived a group's SIGTERM by 5 s or more. A BLPOP of a second bounds that wait.
+        # the kernel hands to another thread (it does when the main thread already has one pending: SIGTERM to the
+        # whole group, as systemd sends, and the pool's own SIGINT, at once) waited for RQ's BLPOP to end, up to
+        # 405 s; one of four workers outlived a group's SIGTERM by 5 s or more. A BLPOP of a second bounds that wait.
         return DEQUEUE_WAIT_SECONDS
 
     @property
