@@ -15,6 +15,7 @@ Several processes are RQ's `WorkerPool` (`workers.pool`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -41,6 +42,7 @@ from workers.slots import JobSlots
 HEARTBEAT_EVERY_SECONDS = 1.0
 SUSPENSION_CHECK_EVERY_SECONDS = 1.0
 DEQUEUE_WAIT_SECONDS = 1
+UNSUBSCRIBE_WAIT_SECONDS = 1.0
 SLOT_WAIT_SECONDS = 5.0
 PREPARE_PATIENCE_SECONDS = 2.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
@@ -211,13 +213,19 @@ class ToolhostWorker(SimpleWorker):
             self.log.warning("Worker %s: maintenance skipped, Redis unavailable (%s)", self.name, type(exc).__name__)
 
     def unsubscribe(self) -> None:
-        # RQ unsubscribes, then stops its pubsub thread, which reads with a 60 s timeout. A thread that reads the
+        # RQ's own unsubscribes, then stops its pubsub thread, which reads with a 60 s timeout. A thread that reads the
         # UNSUBSCRIBE reply before the stop loops once more and waits up to 60 s for a subscription, and redis-py's
         # `stop()` (8.2 on) waits for the thread: a warm shutdown hung there about once in 15. Stopped first, the
-        # thread ends its loop on that reply.
-        if self.pubsub_thread is not None:
-            self.pubsub_thread._running.clear()
-        super().unsubscribe()  # type: ignore[no-untyped-call]
+        # thread ends its loop on that reply (or had ended it already, closing the connection: nothing to unsubscribe).
+        thread, pubsub = self.pubsub_thread, self.pubsub
+        if thread is None or pubsub is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        thread._running.clear()
+        with contextlib.suppress(*TRANSIENT):
+            pubsub.unsubscribe()
+        thread.join(timeout=UNSUBSCRIBE_WAIT_SECONDS)
+        pubsub.close()
 
     def _perform_in_thread(self, job: Job, queue: Queue, execution: Execution) -> None:
         self.perform_job(job, queue, execution)

@@ -3,6 +3,7 @@ a worker by) stops at once, whatever it was reading when the worker stopped; `rq
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from typing import Any
@@ -26,6 +27,21 @@ def waiting_on_an_event(thread: threading.Thread) -> bool:
     return False
 
 
+def unsubscribe_in_a_thread(worker: ToolhostWorker) -> tuple[threading.Thread, list[BaseException]]:
+    raised: list[BaseException] = []
+
+    def unsubscribe() -> None:
+        try:
+            worker.unsubscribe()
+        except BaseException as exc:
+            raised.append(exc)
+
+    unsubscribing = threading.Thread(target=unsubscribe, daemon=True)
+    unsubscribing.start()
+    unsubscribing.join(timeout=3)
+    return unsubscribing, raised
+
+
 def test_unsubscribing_does_not_wait_for_the_pubsub_thread_s_sixty_second_read(real_redis: Redis) -> None:
     worker = ToolhostWorker([Queue("evi-test", connection=real_redis)], connection=real_redis, concurrency=1)
     worker.subscribe()  # type: ignore[no-untyped-call]
@@ -34,17 +50,31 @@ def test_unsubscribing_does_not_wait_for_the_pubsub_thread_s_sixty_second_read(r
     stop = thread.stop
 
     def stop_once_the_reply_is_read(*args: Any, **kwargs: Any) -> None:
-        # The race at its worst: the thread has read the UNSUBSCRIBE reply before RQ stops it. Left running, it
-        # then waits (60 s, RQ's read timeout) for a subscription that never comes.
+        # RQ's own unsubscribe at its worst: the thread has read the UNSUBSCRIBE reply before RQ stops it. Left
+        # running, it then waits (60 s, RQ's read timeout) for a subscription that never comes.
         wait_for(lambda: not thread.is_alive() or waiting_on_an_event(thread), timeout=5)
         stop(*args, **kwargs)
 
     thread.stop = stop_once_the_reply_is_read
-    unsubscribing = threading.Thread(target=worker.unsubscribe, daemon=True)
-    unsubscribing.start()
-    unsubscribing.join(timeout=3)
+    unsubscribing, raised = unsubscribe_in_a_thread(worker)
     assert not unsubscribing.is_alive(), "unsubscribe() is waiting for the pubsub thread's 60 s read"
+    assert raised == []
     assert not thread.is_alive()
+
+
+def test_unsubscribing_after_the_pubsub_thread_ended_on_a_message_raises_nothing(real_redis: Redis) -> None:
+    worker = ToolhostWorker([Queue("evi-test", connection=real_redis)], connection=real_redis, concurrency=1)
+    worker.subscribe()  # type: ignore[no-untyped-call]
+    thread, channel = worker.pubsub_thread, worker.pubsub_channel_name
+    assert thread is not None
+    wait_for(lambda: real_redis.pubsub_numsub(channel) == [(channel.encode(), 1)])
+    # A message that arrives just as the worker stops ends the thread's loop first: it closes its connection.
+    thread._running.clear()
+    real_redis.publish(channel, json.dumps({"command": "none"}))
+    wait_for(lambda: not thread.is_alive(), timeout=5)
+    unsubscribing, raised = unsubscribe_in_a_thread(worker)
+    assert not unsubscribing.is_alive()
+    assert raised == []
 
 
 def test_rq_suspend_still_stops_the_worker_and_is_asked_of_redis_once_a_second(real_redis: Redis) -> None:
