@@ -307,6 +307,10 @@ def test_the_redact_example_keeps_the_card_out_of_the_record(monkeypatch: pytest
     assert "4929000011114321" not in json.dumps(paid.record)
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_calls_commands_run_against_a_real_redis(redis_url: str, tmp_path: Path) -> None:
     """Records as the worker's own code writes them (through the test kit), put in a real Redis; each command of
     the block against it, as a user types it (`tail` until Ctrl-C)."""
@@ -328,7 +332,10 @@ def test_the_calls_commands_run_against_a_real_redis(redis_url: str, tmp_path: P
         assert argv[0] == "evi-toolhost"
         command = [program, *(answered if arg == "TOOL-CALL-ID" else arg for arg in argv[1:])]
         if argv[-1] == "tail":
-            follower = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            # As in a terminal: Ctrl-C's SIGINT handled, even when this run inherited it ignored (a background job)
+            follower = subprocess.Popen(
+                command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+            )
             assert follower.stderr is not None and "following new calls" in follower.stderr.readline()
             follower.send_signal(signal.SIGINT)  # Ctrl-C
             assert follower.wait(timeout=30) == 0
