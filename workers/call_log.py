@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 from rq import get_current_job
 from rq.job import Job
@@ -79,12 +80,15 @@ def _redact_names(registry: Registry, name: str) -> frozenset[str]:
     return tool.redact if tool is not None else frozenset()
 
 
-def started(registry: Registry, call: ToolCallMessage) -> dict[str, str | int]:
-    """What the record gets when a worker starts the call: when, where, and its arguments (redacted)."""
+def started(
+    registry: Registry, call: ToolCallMessage, job: Job | None = None, worker: str | None = None
+) -> dict[str, str | int]:
+    """What the record gets when a worker starts the call (`job`, by default the current one; `worker`, by default
+    the one running it): when, where, and its arguments (redacted)."""
     arguments, redacted = redact_parameters(call.parameters, _redact_names(registry, call.name))
-    job = get_current_job()
+    job = job if job is not None else get_current_job()
     now = now_ms()
-    fields: dict[str, str | int] = {"started_ms": now, "worker": worker_name(job), "arguments": arguments}
+    fields: dict[str, str | int] = {"started_ms": now, "worker": worker or worker_name(job), "arguments": arguments}
     if redacted:
         fields["redacted"] = ",".join(redacted)
     # Outside RQ (the test kit, a replay) the call's job is this very run.
@@ -99,6 +103,13 @@ def _claim_script() -> Script:
     return Script(None, CLAIM_AND_RECORD.encode())  # type: ignore[arg-type]
 
 
+def _claim_keys_and_args(
+    claim_key: str, token: str, tool_call_id: str, fields: Mapping[str, str | int], claim_ttl: int, record_ttl: int
+) -> tuple[list[str], list[str | int]]:
+    pairs = [item for pair in fields.items() for item in pair]
+    return [claim_key, contract.call_record(tool_call_id)], [token, claim_ttl, record_ttl, *pairs]
+
+
 def claim_and_record(
     redis: Redis,
     claim_key: str,
@@ -110,9 +121,24 @@ def claim_and_record(
     record_ttl: int,
 ) -> bool:
     """Take the run claim (`SET NX`) and, if taken, write `fields` into the call's record: one round trip."""
-    pairs = [item for pair in fields.items() for item in pair]
-    keys = [claim_key, contract.call_record(tool_call_id)]
-    return bool(_claim_script()(keys, [token, claim_ttl, record_ttl, *pairs], client=redis))
+    keys, args = _claim_keys_and_args(claim_key, token, tool_call_id, fields, claim_ttl, record_ttl)
+    return bool(_claim_script()(keys, args, client=redis))
+
+
+def queue_claim_and_record(
+    pipeline: Pipeline,
+    claim_key: str,
+    token: str,
+    tool_call_id: str,
+    fields: Mapping[str, str | int],
+    *,
+    claim_ttl: int,
+    record_ttl: int,
+) -> None:
+    """`claim_and_record` as one more command of `pipeline` (its reply: 1 taken, 0 not). By SHA alone: a Redis
+    that lost its scripts answers that command with `NoScriptError`, and the caller claims by `claim_and_record`."""
+    keys, args = _claim_keys_and_args(claim_key, token, tool_call_id, fields, claim_ttl, record_ttl)
+    pipeline.evalsha(_claim_script().sha, len(keys), *keys, *args)
 
 
 def answer_fields(registry: Registry, call: ToolCallMessage, message: Answer) -> dict[str, str | int]:
@@ -152,4 +178,3 @@ def sensitive_call(registry: Registry, event: Mapping[str, Any], job: Job | None
         if job is not None:
             redacted, _ = redact_parameters(parameters, names)
             job.args = ({**event, "tool_call_message": {**message, "parameters": redacted}},)
-

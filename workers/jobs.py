@@ -6,13 +6,12 @@ each with one argument: the webhook event as JSON-mode dict. Each hands its even
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
 
 from service.evi.webhooks import WebhookEventChatEnded, WebhookEventChatStarted
-from workers import call_log, lifecycle, observability, tool_calls
+from workers import call_log, lifecycle, observability, run_claims, tool_calls
 from workers.runtime import get_runtime
 
 log = logging.getLogger("evi_toolhost.jobs")
@@ -29,7 +28,11 @@ def run_tool_call(event: dict[str, Any]) -> str:
         observability.tool_call_job(event, job.meta if job is not None else None) as seen,
     ):
         status = tool_calls.run_tool_call(
-            runtime, event, job_id=job.id if job is not None else None, enqueued_at=_enqueued_at()
+            runtime,
+            event,
+            job_id=job.id if job is not None else None,
+            enqueued_at=tool_calls.enqueued_at(job) if job is not None else None,
+            prepared=run_claims.take(job.id if job is not None else None),
         )
         seen.outcome(status)
     return status
@@ -43,11 +46,3 @@ def run_chat_started(event: dict[str, Any]) -> str:
 def run_chat_ended(event: dict[str, Any]) -> str:
     lines = lifecycle.chat_ended(get_runtime(), WebhookEventChatEnded.model_validate(event))
     return f"recorded, {lines} transcript lines"
-
-
-def _enqueued_at() -> float | None:
-    job = get_current_job()
-    if job is None or job.enqueued_at is None:
-        return None
-    enqueued: datetime = job.enqueued_at
-    return (enqueued if enqueued.tzinfo else enqueued.replace(tzinfo=UTC)).timestamp()

@@ -21,7 +21,10 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rq.job import Job
 
 from service.evi.control_plane import Undeliverable
 from service.evi.messages import PublishMessage, ToolCallMessage
@@ -38,6 +41,9 @@ from workers.records import CallStatus, finish_call, update_call
 from workers.redis_retry import patient_until, retry_redis, retry_redis_async
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine
+
+if TYPE_CHECKING:
+    from workers.run_claims import RunClaim
 
 log = logging.getLogger("evi_toolhost.tool_calls")
 
@@ -62,11 +68,31 @@ def deadline_of(runtime: Runtime, tool_call: WebhookEventToolCall, received: flo
     return (contract.triggered_ms(tool_call.timestamp, received_ms) + int(timeout * 1000)) / 1000
 
 
+def enqueued_at(job: Job) -> float | None:
+    """When the web tier queued `job` (epoch seconds)."""
+    if job.enqueued_at is None:
+        return None
+    enqueued: datetime = job.enqueued_at
+    return (enqueued if enqueued.tzinfo else enqueued.replace(tzinfo=UTC)).timestamp()
+
+
+def run_token(job_id: str | None) -> str:
+    """What a run writes into the run claim it takes: its job, and this very run of it."""
+    return f"{job_id or 'run'}:{uuid.uuid4().hex[:12]}"
+
+
 def run_tool_call(
-    runtime: Runtime, event: dict[str, Any], *, job_id: str | None = None, enqueued_at: float | None = None
+    runtime: Runtime,
+    event: dict[str, Any],
+    *,
+    job_id: str | None = None,
+    enqueued_at: float | None = None,
+    prepared: RunClaim | None = None,
 ) -> str:
-    """Run one tool call and answer it; returns the call record's final status, or "duplicate"."""
-    tool_call, call = parse_tool_call(event)
+    """Run one tool call and answer it; returns the call record's final status, or "duplicate".
+
+    `prepared`: the run claim taken with the job's start (`workers.run_claims`), with the event parsed."""
+    tool_call, call = (prepared.tool_call, prepared.call) if prepared is not None else parse_tool_call(event)
     ttl = runtime.settings.record_ttl_seconds
     identity: dict[str, str | int | None] = {
         "name": call.name,
@@ -88,8 +114,14 @@ def run_tool_call(
         log.info("tool call %s (%s): no response required, not run", call.tool_call_id, call.name)
         return CallStatus.NOT_REQUIRED
 
-    deadline = deadline_of(runtime, tool_call, enqueued_at)
-    if not claim_run(runtime, call.tool_call_id, job_id, deadline, call_log.started(runtime.registry, call)):
+    if prepared is not None and prepared.taken is not None:
+        deadline, claimed = prepared.deadline, prepared.taken
+    else:
+        deadline = prepared.deadline if prepared is not None else deadline_of(runtime, tool_call, enqueued_at)
+        token = prepared.token if prepared is not None else run_token(job_id)
+        record = prepared.record if prepared is not None else call_log.started(runtime.registry, call)
+        claimed = claim_run(runtime, call.tool_call_id, token, deadline, record)
+    if not claimed:
         log.info("tool call %s (%s): already claimed by another job, not run again", call.tool_call_id, call.name)
         return "duplicate"
     started_ms = now_ms()
@@ -136,13 +168,11 @@ def run_tool_call(
     )
 
 
-def claim_run(
-    runtime: Runtime, tool_call_id: str, job_id: str | None, deadline: float, record: dict[str, str | int]
-) -> bool:
+def claim_run(runtime: Runtime, tool_call_id: str, token: str, deadline: float, record: dict[str, str | int]) -> bool:
     """Claim the run and, when claimed, write `record` into the call's record, in one round trip (retried while
-    Redis is away: the claim carries a token of this run, so one taken just as Redis went down is still ours)."""
+    Redis is away: the claim carries a token of this run (`run_token`), so one taken just as Redis went down is
+    still ours)."""
     key = contract.run_claim(tool_call_id)
-    token = f"{job_id or 'run'}:{uuid.uuid4().hex[:12]}"
     settings = runtime.settings
 
     def claim() -> bool:

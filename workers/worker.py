@@ -33,7 +33,7 @@ from service.child_processes import die_with_parent
 from service.heap import freeze_startup_heap
 from service.queue import contract
 from service.settings import load_settings
-from workers import observability
+from workers import observability, run_claims
 from workers.background import wait_for_runs
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
@@ -138,8 +138,11 @@ class ToolhostWorker(SimpleWorker):
         if self.slots is None:
             super().execute_job(job, queue)
             return
+        claim = run_claims.prepare(get_runtime(), job, self.name)
         try:
-            execution = retry_redis(lambda: self.prepare_execution(job), until=time.time() + PREPARE_PATIENCE_SECONDS)
+            execution = retry_redis(
+                lambda: self.prepare_execution(job, claim), until=time.time() + PREPARE_PATIENCE_SECONDS
+            )
         except TRANSIENT as exc:
             # Left in RQ's intermediate queue: the watchdog queues it again (or answers it by its deadline).
             self.log.warning("Worker %s: job %s not started, Redis unavailable (%s)", self.name, job.id, exc)
@@ -150,15 +153,17 @@ class ToolhostWorker(SimpleWorker):
             self.slots.start(self._perform_in_thread, job, queue, execution)
         except BaseException:
             self._prepared.discard(job.id)
+            run_claims.forget(job.id)
             self.slots.give_back()
             raise
         finally:
             self._handing_off = False
 
-    def prepare_execution(self, job: Job) -> Execution:
+    def prepare_execution(self, job: Job, claim: run_claims.RunClaim | None = None) -> Execution:
         # RQ marks a job started in two MULTI/EXEC round trips: its execution record here, then the job's own status,
         # heartbeat and TTL in `prepare_job_execution` as the job begins. Nothing between them needs the first one's
-        # reply, so both go out here in one, which takes one round trip off every call's path to its handler.
+        # reply, so both go out here in one, and a tool call's run claim with them: two round trips fewer on every
+        # call's path to its handler.
         with self.connection.pipeline() as pipeline:
             heartbeat_ttl = self.get_heartbeat_ttl(job)
             execution = Execution.create(job, heartbeat_ttl, pipeline=pipeline, worker_name=self.name)
@@ -170,7 +175,14 @@ class ToolhostWorker(SimpleWorker):
             pipeline.persist(job.key)
             if len(self.queues) == 1:
                 pipeline.lrem(contract.rq_intermediate_queue(self.queues[0].name), 1, job.id)
-            pipeline.execute()
+            if claim is not None:
+                run_claims.queue(get_runtime(), pipeline, claim)
+            replies = pipeline.execute(raise_on_error=False)
+        for reply in replies[:-1] if claim is not None else replies:
+            if isinstance(reply, Exception):
+                raise reply
+        if claim is not None:
+            run_claims.settle(job.id, claim, replies[-1])
         self._prepared.add(job.id)
         return execution
 

@@ -1,0 +1,96 @@
+"""A tool call's run claim, taken in the round trip that marks its job started.
+
+The worker marks a job started in one MULTI/EXEC (`ToolhostWorker.prepare_execution`), and the job then claimed
+its call's run (`workers.tool_calls.claim_run`): a second round trip between the dequeue and the handler. Neither
+needs the other's reply, so the claim goes into the start's transaction, and the job finds its outcome here,
+with the event already parsed and the deadline computed.
+
+A claim not decided there (Redis answered its script's SHA with NOSCRIPT, say) is left to the job, which
+claims by itself as before, with the same token: a claim that holds it is still this run's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from redis.client import Pipeline
+from rq.job import Job
+
+from service.evi.messages import ToolCallMessage
+from service.evi.webhooks import WebhookEventToolCall
+from service.queue import contract
+from workers import call_log
+from workers.runtime import Runtime
+from workers.tool_calls import deadline_of, enqueued_at, parse_tool_call, run_token
+
+log = logging.getLogger("evi_toolhost.run_claims")
+
+
+@dataclass
+class RunClaim:
+    tool_call: WebhookEventToolCall
+    call: ToolCallMessage
+    deadline: float
+    token: str
+    record: dict[str, str | int]
+    taken: bool | None = None
+    """True: this run holds the claim; False: another run does; None: not decided, the job claims itself."""
+
+
+_decided: dict[str, RunClaim] = {}
+_lock = threading.Lock()
+
+
+def prepare(runtime: Runtime, job: Job, worker: str) -> RunClaim | None:
+    """The run claim to take with `job`'s start by `worker`; None when the job is not a tool call that needs an answer
+    (or its event does not parse: the job itself then reports that)."""
+    if job.func_name != contract.JOB_FUNCTIONS["tool_call"] or len(job.args) != 1:
+        return None
+    try:
+        tool_call, call = parse_tool_call(job.args[0])
+    except Exception:
+        return None
+    if not call.response_required:
+        return None
+    record = call_log.started(runtime.registry, call, job, worker)
+    record["job_started_ms"] = record["started_ms"]  # this start (the job's own field may be an earlier run's)
+    return RunClaim(tool_call, call, deadline_of(runtime, tool_call, enqueued_at(job)), run_token(job.id), record)
+
+
+def queue(runtime: Runtime, pipeline: Pipeline, claim: RunClaim) -> None:
+    """Add the claim to `pipeline`, as its last command."""
+    settings = runtime.settings
+    call_log.queue_claim_and_record(
+        pipeline,
+        contract.run_claim(claim.call.tool_call_id),
+        claim.token,
+        claim.call.tool_call_id,
+        claim.record,
+        claim_ttl=settings.claim_ttl_seconds,
+        record_ttl=settings.record_ttl_seconds,
+    )
+
+
+def settle(job_id: str, claim: RunClaim, reply: object) -> None:
+    """Keep the claim's outcome, from its command's `reply`, for `job_id`'s run to `take`."""
+    if isinstance(reply, Exception):
+        log.debug("job %s: run claim left to the job (%s)", job_id, type(reply).__name__)
+    else:
+        claim.taken = bool(reply)
+    with _lock:
+        _decided[job_id] = claim
+
+
+def take(job_id: str | None) -> RunClaim | None:
+    """The claim prepared with `job_id`'s start, once; None if there was none."""
+    if job_id is None:
+        return None
+    with _lock:
+        return _decided.pop(job_id, None)
+
+
+def forget(job_id: str) -> None:
+    with _lock:
+        _decided.pop(job_id, None)
