@@ -35,7 +35,9 @@ log = logging.getLogger("evi_toolhost.control_plane")
 API_KEY_HEADER = "X-Hume-Api-Key"
 RETRYABLE_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20, keepalive_expiry=60.0)
+"""Keep-alive as many as the pool holds: httpcore (1.0) closes an idle connection whenever the pool has more
+connections in all than that limit, so a lower one closed and reopened the surplus in every burst."""
 _BODY_EXCERPT = 300
 
 

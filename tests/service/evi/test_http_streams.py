@@ -70,3 +70,28 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_reused() -> N
     statuses, connections = post_five_times(close_after_each=True)
     assert statuses == [200] * 5  # a reused closed connection would have raised RemoteProtocolError
     assert len(connections) == 5
+
+
+def test_bursts_of_concurrent_sends_reuse_the_connections_they_opened() -> None:
+    # httpcore closes an idle connection whenever the pool holds more connections (idle or not) than its keep-alive
+    # limit: with that limit below the pool size, every burst closed the surplus and opened it again (against Hume,
+    # a TLS handshake per churned connection).
+    async def run() -> tuple[list[int], int]:
+        connections: list[int] = []
+        server = await serve(False, connections)
+        port = server.sockets[0].getsockname()[1]
+        statuses: list[int] = []
+        async with make_http_client() as client:
+            limit = client._transport._pool._max_connections  # type: ignore[attr-defined]
+            for _ in range(3):
+                responses = await asyncio.gather(
+                    *(client.post(f"http://127.0.0.1:{port}/v0/evi/chat/c/send", json={"n": i}) for i in range(50))
+                )
+                statuses += [response.status_code for response in responses]
+        server.close()
+        await server.wait_closed()
+        return statuses, len(connections) - limit
+
+    statuses, opened_beyond_the_pool = asyncio.run(run())
+    assert statuses == [200] * 150
+    assert opened_beyond_the_pool <= 0
