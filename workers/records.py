@@ -6,6 +6,7 @@ Times are epoch milliseconds. A record is for operators and tests to read; nothi
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -14,6 +15,7 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from service.queue import contract
+from service.queue.batching import BatchedScript
 
 
 class CallStatus(StrEnum):
@@ -79,20 +81,40 @@ def _update(
         pipe.zadd(contract.CALL_LOG, {tool_call_id: logged_at})
 
 
+FINISH = """
+-- A call's outcome into its record and, once it is answered, the call off the deadlines; a record written here
+-- from nothing (the intake's is gone) gets a TTL of its own.
+-- KEYS: 1 the call record, 2 the deadlines; ARGV: 1 record ttl (s), 2 the tool call id when answered, else '',
+--       3... field, value pairs
+local added = 0
+if #ARGV > 2 then
+    added = redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+end
+if ARGV[2] ~= '' then
+    redis.call('ZREM', KEYS[2], ARGV[2])
+end
+if #ARGV > 2 and added == (#ARGV - 2) / 2 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return added
+"""
+FINISH_TIMEOUT_SECONDS = 2.0
+_finishers: weakref.WeakKeyDictionary[AsyncRedis, BatchedScript] = weakref.WeakKeyDictionary()
+
+
 async def finish_call(
     redis: AsyncRedis, tool_call_id: str, ttl_seconds: int, fields: Fields, *, answered: bool
 ) -> None:
-    """Write a call's outcome (one HSET) and, once it is answered, take it off `evi:deadlines`. The record keeps the
-    TTL the intake gave it; one written here from nothing (the intake's is gone) gets its own."""
-    key = contract.call_record(tool_call_id)
-    values = _clean(fields)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hset(key, mapping=values)  # type: ignore[arg-type]
-        if answered:
-            pipe.zrem(contract.DEADLINES, tool_call_id)
-        added = (await pipe.execute())[0]
-    if added == len(values):
-        await redis.expire(key, ttl_seconds)
+    """Write a call's outcome (one HSET) and, once it is answered, take it off `evi:deadlines`, in one script that
+    goes out with the other calls' finishing in the same turn of the loop (`BatchedScript`): a burst of answers
+    takes one Redis connection, not one each. The record keeps the TTL the intake gave it; one written here from
+    nothing (the intake's is gone) gets its own."""
+    finisher = _finishers.get(redis)
+    if finisher is None:
+        finisher = _finishers[redis] = BatchedScript(redis, FINISH, timeout_seconds=FINISH_TIMEOUT_SECONDS)
+    pairs = [item for pair in _clean(fields).items() for item in pair]
+    keys = [contract.call_record(tool_call_id), contract.DEADLINES]
+    await finisher(keys, [ttl_seconds, tool_call_id if answered else "", *pairs])
 
 
 def update_chat(
