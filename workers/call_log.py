@@ -103,9 +103,10 @@ def _claim_script() -> Script:
     return Script(None, CLAIM_AND_RECORD.encode())  # type: ignore[arg-type]
 
 
-def _claim_keys_and_args(
-    claim_key: str, token: str, tool_call_id: str, fields: Mapping[str, str | int], claim_ttl: int, record_ttl: int
+def claim_command(
+    claim_key: str, token: str, tool_call_id: str, fields: Mapping[str, str | int], *, claim_ttl: int, record_ttl: int
 ) -> tuple[list[str], list[str | int]]:
+    """The keys and arguments of `CLAIM_AND_RECORD` that take the run claim and write `fields` into the record."""
     pairs = [item for pair in fields.items() for item in pair]
     return [claim_key, contract.call_record(tool_call_id)], [token, claim_ttl, record_ttl, *pairs]
 
@@ -121,23 +122,14 @@ def claim_and_record(
     record_ttl: int,
 ) -> bool:
     """Take the run claim (`SET NX`) and, if taken, write `fields` into the call's record: one round trip."""
-    keys, args = _claim_keys_and_args(claim_key, token, tool_call_id, fields, claim_ttl, record_ttl)
+    keys, args = claim_command(claim_key, token, tool_call_id, fields, claim_ttl=claim_ttl, record_ttl=record_ttl)
     return bool(_claim_script()(keys, args, client=redis))
 
 
-def queue_claim_and_record(
-    pipeline: Pipeline,
-    claim_key: str,
-    token: str,
-    tool_call_id: str,
-    fields: Mapping[str, str | int],
-    *,
-    claim_ttl: int,
-    record_ttl: int,
-) -> None:
-    """`claim_and_record` as one more command of `pipeline` (its reply: 1 taken, 0 not). By SHA alone: a Redis
-    that lost its scripts answers that command with `NoScriptError`, and the caller claims by `claim_and_record`."""
-    keys, args = _claim_keys_and_args(claim_key, token, tool_call_id, fields, claim_ttl, record_ttl)
+def queue_claim_and_record(pipeline: Pipeline, command: tuple[list[str], list[str | int]]) -> None:
+    """A `claim_command` as one more command of `pipeline` (its reply: 1 taken, 0 not). By SHA alone: a Redis that
+    lost its scripts answers that command with `NoScriptError`, and the caller claims by `claim_and_record`."""
+    keys, args = command
     pipeline.evalsha(_claim_script().sha, len(keys), *keys, *args)
 
 

@@ -13,30 +13,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 
 from redis.client import Pipeline
 from rq.job import Job
 
-from service.evi.messages import ToolCallMessage
-from service.evi.webhooks import WebhookEventToolCall
 from service.queue import contract
 from workers import call_log
 from workers.runtime import Runtime
-from workers.tool_calls import deadline_of, enqueued_at, parse_tool_call, run_token
+from workers.tool_calls import RunClaim, enqueued_at, new_claim, parse_tool_call
 
 log = logging.getLogger("evi_toolhost.run_claims")
-
-
-@dataclass
-class RunClaim:
-    tool_call: WebhookEventToolCall
-    call: ToolCallMessage
-    deadline: float
-    token: str
-    record: dict[str, str | int]
-    taken: bool | None = None
-    """True: this run holds the claim; False: another run does; None: not decided, the job claims itself."""
 
 
 _decided: dict[str, RunClaim] = {}
@@ -54,16 +40,15 @@ def prepare(runtime: Runtime, job: Job, worker: str) -> RunClaim | None:
         return None
     if not call.response_required:
         return None
-    record = call_log.started(runtime.registry, call, job, worker)
-    record["job_started_ms"] = record["started_ms"]  # this start (the job's own field may be an earlier run's)
-    return RunClaim(tool_call, call, deadline_of(runtime, tool_call, enqueued_at(job)), run_token(job.id), record)
+    claim = new_claim(runtime, tool_call, call, job_id=job.id, enqueued_at=enqueued_at(job), job=job, worker=worker)
+    claim.record["job_started_ms"] = claim.record["started_ms"]  # this start (the job's own may be an earlier run's)
+    return claim
 
 
 def queue(runtime: Runtime, pipeline: Pipeline, claim: RunClaim) -> None:
     """Add the claim to `pipeline`, as its last command."""
     settings = runtime.settings
-    call_log.queue_claim_and_record(
-        pipeline,
+    command = call_log.claim_command(
         contract.run_claim(claim.call.tool_call_id),
         claim.token,
         claim.call.tool_call_id,
@@ -71,6 +56,7 @@ def queue(runtime: Runtime, pipeline: Pipeline, claim: RunClaim) -> None:
         claim_ttl=settings.claim_ttl_seconds,
         record_ttl=settings.record_ttl_seconds,
     )
+    call_log.queue_claim_and_record(pipeline, command)
 
 
 def settle(job_id: str, claim: RunClaim, reply: object) -> None:

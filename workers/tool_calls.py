@@ -21,8 +21,9 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rq.job import Job
 
@@ -41,9 +42,6 @@ from workers.records import CallStatus, finish_call, update_call
 from workers.redis_retry import patient_until, retry_redis, retry_redis_async
 from workers.runtime import Runtime
 from workers.transcripts import TranscriptLine
-
-if TYPE_CHECKING:
-    from workers.run_claims import RunClaim
 
 log = logging.getLogger("evi_toolhost.tool_calls")
 
@@ -81,6 +79,38 @@ def run_token(job_id: str | None) -> str:
     return f"{job_id or 'run'}:{uuid.uuid4().hex[:12]}"
 
 
+@dataclass
+class RunClaim:
+    """The run claim a call's run takes, and whether it has it (`workers.run_claims` takes it with the job's start)."""
+
+    tool_call: WebhookEventToolCall
+    call: ToolCallMessage
+    deadline: float
+    token: str
+    record: dict[str, str | int]
+    taken: bool | None = None
+    """True: this run holds the claim; False: another run does; None: not asked yet."""
+
+
+def new_claim(
+    runtime: Runtime,
+    tool_call: WebhookEventToolCall,
+    call: ToolCallMessage,
+    *,
+    job_id: str | None,
+    enqueued_at: float | None,
+    job: Job | None = None,
+    worker: str | None = None,
+) -> RunClaim:
+    return RunClaim(
+        tool_call,
+        call,
+        deadline_of(runtime, tool_call, enqueued_at),
+        run_token(job_id),
+        call_log.started(runtime.registry, call, job, worker),
+    )
+
+
 def run_tool_call(
     runtime: Runtime,
     event: dict[str, Any],
@@ -114,14 +144,11 @@ def run_tool_call(
         log.info("tool call %s (%s): no response required, not run", call.tool_call_id, call.name)
         return CallStatus.NOT_REQUIRED
 
-    if prepared is not None and prepared.taken is not None:
-        deadline, claimed = prepared.deadline, prepared.taken
-    else:
-        deadline = prepared.deadline if prepared is not None else deadline_of(runtime, tool_call, enqueued_at)
-        token = prepared.token if prepared is not None else run_token(job_id)
-        record = prepared.record if prepared is not None else call_log.started(runtime.registry, call)
-        claimed = claim_run(runtime, call.tool_call_id, token, deadline, record)
-    if not claimed:
+    claim = prepared or new_claim(runtime, tool_call, call, job_id=job_id, enqueued_at=enqueued_at)
+    deadline = claim.deadline
+    if claim.taken is None:
+        claim.taken = claim_run(runtime, call.tool_call_id, claim.token, deadline, claim.record)
+    if not claim.taken:
         log.info("tool call %s (%s): already claimed by another job, not run again", call.tool_call_id, call.name)
         return "duplicate"
     started_ms = now_ms()

@@ -38,6 +38,7 @@ from workers.background import wait_for_runs
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
+from workers.tool_calls import RunClaim
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 SUSPENSION_CHECK_EVERY_SECONDS = 1.0
@@ -159,7 +160,7 @@ class ToolhostWorker(SimpleWorker):
         finally:
             self._handing_off = False
 
-    def prepare_execution(self, job: Job, claim: run_claims.RunClaim | None = None) -> Execution:
+    def prepare_execution(self, job: Job, claim: RunClaim | None = None) -> Execution:
         # RQ marks a job started in two MULTI/EXEC round trips: its execution record here, then the job's own status,
         # heartbeat and TTL in `prepare_job_execution` as the job begins. Nothing between them needs the first one's
         # reply, so both go out here in one, and a tool call's run claim with them: two round trips fewer on every
