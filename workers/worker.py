@@ -24,6 +24,7 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.timeouts import BaseDeathPenalty
 from rq.utils import now
@@ -33,7 +34,7 @@ from service.child_processes import die_with_parent
 from service.heap import freeze_startup_heap
 from service.queue import contract
 from service.settings import load_settings
-from workers import observability, run_claims
+from workers import job_success, observability, run_claims
 from workers.background import wait_for_runs
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
@@ -192,6 +193,22 @@ class ToolhostWorker(SimpleWorker):
             self._prepared.discard(job.id)
             return
         super().prepare_job_execution(job, remove_from_intermediate_queue)
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        # RQ heartbeats the job here, in a round trip of its own, to keep it alive through its callback: ours have none.
+        if job_success.is_plain_own_job(job):
+            job.ended_at = now()
+            return
+        super().handle_execution_ended(job, queue, heartbeat_ttl)
+
+    def handle_job_success(
+        self, job: Job, queue: Queue, started_job_registry: StartedJobRegistry, execution: Execution
+    ) -> None:
+        if not job_success.is_plain_own_job(job):
+            super().handle_job_success(job, queue, started_job_registry, execution)
+            return
+        job_success.record_success(self, job, execution)
+        self.log.debug("Worker %s: job %s's success recorded", self.name, job.id)
 
     # RQ ends a worker on any Redis error outside its dequeue wait, and with it every call and watchdog task
     # that process runs. Its bookkeeping can wait for Redis to come back instead.
