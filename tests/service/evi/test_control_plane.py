@@ -46,6 +46,7 @@ def test_request_shape() -> None:
     assert request.method == "POST"
     assert str(request.url) == "https://hume.test/v0/evi/chat/chat%2F1/send"
     assert request.headers["X-Hume-Api-Key"] == TEST_API_KEY
+    assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.content) == {
         "type": "tool_response",
         "content": "sunny",
