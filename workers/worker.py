@@ -183,6 +183,7 @@ class ToolhostWorker(SimpleWorker):
         for reply in replies[:-1] if claim is not None else replies:
             if isinstance(reply, Exception):
                 raise reply
+        self._recorded_state = WorkerStatus.BUSY  # so the job's end, with others still running, writes no state
         if claim is not None:
             run_claims.settle(job.id, claim, replies[-1])
         self._prepared.add(job.id)
