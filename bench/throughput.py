@@ -253,8 +253,8 @@ def _rq_row(label: str, result: dict[str, Any]) -> list[str]:
 WORKER_NEEDLES = {
     "dequeue_job_and_maintain_ttl (": "RQ dequeue loop",
     "perform_job (rq/": "RQ perform_job (ours inside)",
-    "prepare_job_execution (rq/": "- RQ marking the job started",
-    "handle_job_success (rq/": "- RQ success bookkeeping",
+    "prepare_execution (workers/worker.py": "RQ marking the job started (with the run claim)",
+    "handle_job_success (": "- RQ success bookkeeping",
     "heartbeat (rq/": "- RQ heartbeats",
     "run_tool_call (workers/jobs.py": "run_tool_call",
     "claim_run (workers/tool_calls.py": "- run claim",
