@@ -3,9 +3,9 @@
 RQ 3 ends every successful job in four round trips after it returns: a heartbeat (`handle_execution_ended`, to keep
 the job alive while a success callback runs), then `WATCH` on the job's dependents set, `SMEMBERS` of it, and the
 MULTI/EXEC that records the result. The watch is there for a job another job was queued to depend on. The web tier
-builds its jobs itself (`service.queue.job_hash`): none has a callback, a repeat or a dependent, and nothing can
-depend on one, since a dependent must be queued through RQ with the job's id, which is never handed out. For those
-jobs the same writes, in the same transaction, go out in one round trip. Any other job takes RQ's own path.
+builds its jobs itself (`service.queue.job_hash`): none has a callback, a repeat, a rate limit or a dependent, and
+nothing can depend on one, since a dependent must be queued through RQ with the job's id, which is never handed out.
+For those jobs the same writes, in the same transaction, go out in one round trip. Any other job takes RQ's path.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ OWN_FUNCTIONS = frozenset(contract.JOB_FUNCTIONS.values())
 
 
 def is_plain_own_job(job: Job) -> bool:
-    """A job the web tier queued: no callbacks, no repeats, and no job can depend on it."""
+    """A job the web tier queued: no callbacks, repeats or rate limit, and no job can depend on it."""
     return (
         job.func_name in OWN_FUNCTIONS
+        and not job.has_rate_limit
         and job._success_callback_name is None
         and job._failure_callback_name is None
         and job._stopped_callback_name is None

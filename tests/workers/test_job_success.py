@@ -124,10 +124,16 @@ def test_a_tool_call_s_success_leaves_what_rq_s_own_bookkeeping_leaves(
     assert rq_commands["exec"] == commands["exec"]
 
 
-def test_jobs_with_callbacks_repeats_or_other_functions_keep_rq_s_path(real_redis: Redis) -> None:
+def test_jobs_with_callbacks_repeats_a_rate_limit_or_other_functions_keep_rq_s_path(real_redis: Redis) -> None:
     queue = Queue(QUEUE, connection=real_redis, serializer=JSONSerializer)
     function = contract.JOB_FUNCTIONS["tool_call"]
     assert workers.job_success.is_plain_own_job(queue.enqueue_call(function, args=({},)))
     assert not workers.job_success.is_plain_own_job(queue.enqueue_call("builtins.print", args=("x",)))
     with_callback = queue.enqueue_call(function, args=({},), on_success=Callback(print))
     assert not workers.job_success.is_plain_own_job(with_callback)
+    rate_limited = queue.enqueue_call(function, args=({},))
+    rate_limited.rate_limit_key, rate_limited.rate_limit_concurrency = "rq:rate_limit:tools", 1
+    assert not workers.job_success.is_plain_own_job(rate_limited)
+    repeating = queue.enqueue_call(function, args=({},))
+    repeating.repeats_left = 2
+    assert not workers.job_success.is_plain_own_job(repeating)
