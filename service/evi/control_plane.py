@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
-import httpcore
 import httpx
 
+from service.evi.http_pool import OneRequestPerConnectionPool
 from service.evi.http_streams import SocketKeepingBackend
 from service.evi.messages import PublishMessage, dump_message
 
@@ -79,12 +79,13 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 def make_http_client() -> httpx.AsyncClient:
-    """The client a process keeps for its whole life: HTTP/1.1 keep-alive, bounded pool, short timeouts, and
-    streams that answer the pool's per-request check of each idle connection cheaply (`http_streams`)."""
+    """The client a process keeps for its whole life: HTTP/1.1 keep-alive, bounded pool, short timeouts, a pool
+    that hands a free connection to one waiting request (`http_pool`), and streams that answer the pool's
+    per-request check of each idle connection cheaply (`http_streams`)."""
     transport = httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=DEFAULT_LIMITS)
-    # httpx takes no network backend; its pool (`_pool`, the httpcore pool it builds from these same arguments)
-    # is replaced with one that has ours.
-    transport._pool = httpcore.AsyncConnectionPool(
+    # httpx takes neither a pool class nor a network backend; its pool (`_pool`, the httpcore pool it builds from
+    # these same arguments) is replaced with ours.
+    transport._pool = OneRequestPerConnectionPool(
         ssl_context=shared_ssl_context(),
         max_connections=DEFAULT_LIMITS.max_connections,
         max_keepalive_connections=DEFAULT_LIMITS.max_keepalive_connections,
