@@ -4,6 +4,7 @@ both clients, on a real Redis, use it."""
 from __future__ import annotations
 
 import asyncio
+import enum
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.connection import Connection
 from redis.exceptions import DataError
+from rq.connections import parse_connection
 
 from service.redis_client import PlainArgumentPacker, connect, connect_async
 
@@ -18,6 +20,22 @@ REDIS_PY = Connection()._command_packer
 """redis-py's own packer, as a connection of its builds it (hiredis, redis-py's encoder)."""
 OURS = PlainArgumentPacker(REDIS_PY)
 
+
+class Status(str, enum.Enum):  # noqa: UP042  (RQ's JobStatus is made so)
+    QUEUED = "queued"
+    DONE = "dön€"
+
+
+class Level(enum.IntEnum):
+    HIGH = 2
+
+
+class Shouting(str):
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return str.upper(self).encode(encoding, errors)
+
+
+ODD_TYPES: list[object] = [Status.QUEUED, Status.DONE, Level.HIGH, Shouting("quiet")]
 arguments = st.one_of(
     st.text(),
     st.binary(),
@@ -26,6 +44,7 @@ arguments = st.one_of(
     st.booleans(),
     st.binary().map(memoryview),
     st.binary().map(bytearray),
+    st.sampled_from(ODD_TYPES),
 )
 names = st.sampled_from(["SET", "HSET", "EVALSHA", "CLIENT SETNAME", "set", b"GET", "MULTI"])
 
@@ -45,7 +64,8 @@ def test_every_command_packs_to_what_redis_py_packs(name: str | bytes, args: lis
 
 
 @pytest.mark.parametrize(
-    "value", [2**70, -(2**63), 0.1, -0.0, 1e300, 5e-324, float("inf"), "é日本", "", b"\x00\xff", "x" * 10_000]
+    "value",
+    [2**70, -(2**63), 0.1, -0.0, 1e300, 5e-324, float("inf"), "é日本", "", b"\x00\xff", "x" * 10_000, *ODD_TYPES],
 )
 def test_edge_values_pack_alike(value: object) -> None:
     assert packed(OURS, ("HSET", "key", "field", value)) == packed(REDIS_PY, ("HSET", "key", "field", value))
@@ -71,6 +91,9 @@ def test_both_clients_pack_with_it_on_a_real_redis(redis_url: str) -> None:
         connection = client.connection_pool.get_connection()
         assert isinstance(connection._command_packer, PlainArgumentPacker)
         client.connection_pool.release(connection)
+        # RQ's worker pool builds each worker's connections from the client's connection class: they pack so too.
+        _, connection_class, kwargs = parse_connection(client)
+        assert isinstance(connection_class(**kwargs)._command_packer, PlainArgumentPacker)
     finally:
         client.close()
 
