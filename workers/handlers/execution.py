@@ -30,6 +30,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 from pydantic_core import PydanticSerializationError
 
 from service.evi.messages import ErrorLevel, SessionSettings, ToolCallMessage, ToolErrorMessage, ToolResponseMessage
+from workers.handlers.blocking import LoopLag
 from workers.handlers.context import ToolContext
 from workers.handlers.errors import ErrorCode, ToolError
 from workers.handlers.registry import RegisteredTool, Registry
@@ -42,52 +43,10 @@ log = logging.getLogger("evi_toolhost.execution")
 Status = Literal["answered", "failed", "timeout", "cancelled"]
 CANCEL_GRACE_SECONDS = 0.1
 """How long a cancelled async handler may take to unwind before we answer without it."""
-BLOCKED_LOOP_SECONDS = 0.1
-LAG_TICK_SECONDS = 0.05
 
 Answer = ToolResponseMessage | ToolErrorMessage
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class LoopLag:
-    """Watches the running loop while an async handler runs on it, and logs once, with the tool's name, when
-    the handler held the loop longer than `BLOCKED_LOOP_SECONDS` (a blocking call inside `async def`)."""
-
-    def __init__(self, tool_name: str) -> None:
-        self.tool_name = tool_name
-        self.worst = 0.0
-        """The longest the loop went without running anything else, in seconds."""
-        self._seen = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    def __enter__(self) -> LoopLag:
-        self._loop = asyncio.get_running_loop()
-        self._seen = self._loop.time()
-        self._task = self._loop.create_task(self._watch())
-        return self
-
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(LAG_TICK_SECONDS)
-            self._note()
-
-    def _note(self) -> None:
-        now = self._loop.time()
-        self.worst = max(self.worst, now - self._seen)
-        self._seen = now
-
-    def __exit__(self, *exc: object) -> None:
-        self._note()
-        if self._task is not None:
-            self._task.cancel()
-        if self.worst > BLOCKED_LOOP_SECONDS:
-            log.warning(
-                "tool %s blocked its event loop for %.2f s: a blocking call inside async def (time.sleep, a sync "
-                "HTTP client); it delayed only its own call, make it `def` or use an async client",
-                self.tool_name,
-                self.worst,
-            )
 
 
 class _DeadlinePassed(Exception):
@@ -317,8 +276,8 @@ async def _run(
     if stop is not None:
         watched.add(asyncio.wrap_future(stop))
     if tool.is_async:
-        future: asyncio.Future[Any] = asyncio.ensure_future(tool.func(**kwargs))
         with LoopLag(tool.name):
+            future: asyncio.Future[Any] = asyncio.ensure_future(tool.func(**kwargs))
             await _first({future, *watched}, deadline)
     else:
         future = loop.run_in_executor(executor or HANDLER_THREADS, functools.partial(tool.func, **kwargs))
