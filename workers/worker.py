@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from redis.client import Pipeline
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
@@ -32,21 +32,19 @@ from rq.worker import WorkerStatus
 
 from service.child_processes import die_with_parent
 from service.heap import freeze_startup_heap
-from service.queue import contract
 from service.settings import load_settings
 from workers import job_success, observability, run_claims
 from workers.background import wait_for_runs
+from workers.job_start import PREPARE_PATIENCE_SECONDS, PendingStart, StartingWorker
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
 from workers.slots import JobSlots
-from workers.tool_calls import RunClaim
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 SUSPENSION_CHECK_EVERY_SECONDS = 1.0
 DEQUEUE_WAIT_SECONDS = 1
 UNSUBSCRIBE_WAIT_SECONDS = 1.0
 SLOT_WAIT_SECONDS = 5.0
-PREPARE_PATIENCE_SECONDS = 2.0
 """How often a worker whose slots are all busy (or that waits for them at shutdown) heartbeats."""
 
 
@@ -67,7 +65,7 @@ class NoDeathPenalty(BaseDeathPenalty):
         return None
 
 
-class ToolhostWorker(SimpleWorker):
+class ToolhostWorker(StartingWorker):
     # RQ waits 1 s after losing Redis, then doubles the wait up to 60 s: a voice service must be back within a
     # second of Redis, however often it came and went.
     exponential_backoff_factor = 1.0
@@ -88,9 +86,6 @@ class ToolhostWorker(SimpleWorker):
         self._waiting_for_job = False
         self._last_beat = -HEARTBEAT_EVERY_SECONDS
         self._last_suspension_check = -SUSPENSION_CHECK_EVERY_SECONDS
-        self._recorded_state: str | None = None
-        self._prepared: set[str] = set()
-        """Jobs whose start `prepare_execution` already recorded (see there)."""
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         # RQ installs its signal handlers only after bootstrap: a stop requested while the worker starts would
@@ -142,58 +137,21 @@ class ToolhostWorker(SimpleWorker):
             return
         claim = run_claims.prepare(get_runtime(), job, self.name)
         try:
-            execution = retry_redis(
-                lambda: self.prepare_execution(job, claim), until=time.time() + PREPARE_PATIENCE_SECONDS
-            )
+            start = retry_redis(lambda: self.send_start(job, claim), until=time.time() + PREPARE_PATIENCE_SECONDS)
         except TRANSIENT as exc:
-            # Left in RQ's intermediate queue: the watchdog queues it again (or answers it by its deadline).
-            self.log.warning("Worker %s: job %s not started, Redis unavailable (%s)", self.name, job.id, exc)
+            self._not_started(job, exc)
             self.slots.give_back()
             self._handing_off = False
             return
         try:
-            self.slots.start(self._perform_in_thread, job, queue, execution)
+            self.slots.start(self._perform_in_thread, job, queue, start)
         except BaseException:
-            self._prepared.discard(job.id)
-            run_claims.forget(job.id)
+            start.transaction.abandon()
+            self._forget_start(job, start.execution)
             self.slots.give_back()
             raise
         finally:
             self._handing_off = False
-
-    def prepare_execution(self, job: Job, claim: RunClaim | None = None) -> Execution:
-        # RQ marks a job started in two MULTI/EXEC round trips: its execution record here, then the job's own status,
-        # heartbeat and TTL in `prepare_job_execution` as the job begins. Nothing between them needs the first one's
-        # reply, so both go out here in one, and a tool call's run claim with them: two round trips fewer on every
-        # call's path to its handler.
-        with self.connection.pipeline() as pipeline:
-            heartbeat_ttl = self.get_heartbeat_ttl(job)
-            execution = Execution.create(job, heartbeat_ttl, pipeline=pipeline, worker_name=self.name)
-            self.executions[execution.id] = execution
-            self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
-            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
-            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
-            job.prepare_for_execution(self.name, pipeline=pipeline)
-            pipeline.persist(job.key)
-            if len(self.queues) == 1:
-                pipeline.lrem(contract.rq_intermediate_queue(self.queues[0].name), 1, job.id)
-            if claim is not None:
-                run_claims.queue(get_runtime(), pipeline, claim)
-            replies = pipeline.execute(raise_on_error=False)
-        for reply in replies[:-1] if claim is not None else replies:
-            if isinstance(reply, Exception):
-                raise reply
-        self._recorded_state = WorkerStatus.BUSY  # so the job's end, with others still running, writes no state
-        if claim is not None:
-            run_claims.settle(job.id, claim, replies[-1])
-        self._prepared.add(job.id)
-        return execution
-
-    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        if job.id in self._prepared:
-            self._prepared.discard(job.id)
-            return
-        super().prepare_job_execution(job, remove_from_intermediate_queue)
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
         # RQ heartbeats the job here, in a round trip of its own, to keep it alive through its callback: ours have none.
@@ -258,7 +216,10 @@ class ToolhostWorker(SimpleWorker):
         thread.join(timeout=UNSUBSCRIBE_WAIT_SECONDS)
         pubsub.close()
 
-    def _perform_in_thread(self, job: Job, queue: Queue, execution: Execution) -> None:
+    def _perform_in_thread(self, job: Job, queue: Queue, start: PendingStart) -> None:
+        execution = self.finish_start(job, start)
+        if execution is None:
+            return
         self.perform_job(job, queue, execution)
         self.set_state(WorkerStatus.IDLE)
 

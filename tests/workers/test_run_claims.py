@@ -11,10 +11,14 @@ import httpx
 import pytest
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 import workers.call_log
+import workers.job_start
+import workers.run_claims
 from service.evi.control_plane import RecordingControlPlane
 from service.queue import contract
 from tests.conftest import make_settings
@@ -22,6 +26,7 @@ from tests.support.webhooks import tool_call_payload
 from tests.workers.conftest import no_network
 from workers.handlers.registry import Registry
 from workers.runtime import Runtime, use_runtime
+from workers.sent_transaction import SentTransaction
 from workers.worker import ToolhostWorker
 
 ran: list[str] = []
@@ -70,9 +75,8 @@ def claims_by_the_job(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return taken
 
 
-def run_one_call(redis: Redis, tool_call_id: str) -> tuple[str, str, str]:
-    """Queue one tool call as the web does, and let a worker with job slots dequeue and run it; its job's status
-    and id, and the worker's name."""
+def worker_on_one_call(redis: Redis, tool_call_id: str) -> tuple[ToolhostWorker, Job]:
+    """Queue one tool call as the web does, and let a worker with job slots dequeue and run it."""
     queue = Queue(f"tools-{uuid.uuid4().hex[:8]}", connection=redis, serializer=JSONSerializer)
     event = tool_call_payload("lookup", {"city": "Paris"}, tool_call_id=tool_call_id)
     job = queue.enqueue_call(contract.JOB_FUNCTIONS["tool_call"], args=(event,), timeout=30)
@@ -82,6 +86,12 @@ def run_one_call(redis: Redis, tool_call_id: str) -> tuple[str, str, str]:
     worker.execute_job(*result)
     assert worker.slots is not None and worker.slots.wait(10)
     worker.slots.close()
+    return worker, job
+
+
+def run_one_call(redis: Redis, tool_call_id: str) -> tuple[str, str, str]:
+    """`worker_on_one_call`: its job's status and id, and the worker's name."""
+    worker, job = worker_on_one_call(redis, tool_call_id)
     return str(job.return_value(refresh=True)), job.id, worker.name
 
 
@@ -125,3 +135,47 @@ def test_a_call_another_run_holds_is_not_run_again(
     assert claims_by_the_job == []
     assert ran == []
     assert control_plane.sent == []
+
+
+@pytest.mark.usefixtures("runtime")
+def test_a_start_whose_reply_was_lost_is_started_again_by_the_job_thread_and_runs_once(
+    real_redis: Redis, control_plane: RecordingControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dequeuing thread sends the start; the job thread reads its replies. Applied, but the link dropped before the
+    # replies came: the job thread starts the job again (its run claim holds this run's token, so it is still ours).
+    read = SentTransaction.replies
+    lost: list[int] = []
+
+    def reply_lost(self: SentTransaction) -> list[object]:
+        read(self)
+        lost.append(1)
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(SentTransaction, "replies", reply_lost)
+    call_id = f"toolu_{uuid.uuid4().hex}"
+    worker, job = worker_on_one_call(real_redis, call_id)
+
+    assert lost == [1]
+    assert job.return_value(refresh=True) == "answered"
+    assert ran == ["Paris"]
+    assert [sent.message.type for sent in control_plane.sent] == ["tool_response"]
+    assert worker.executions == {}  # the lost start's execution is not left behind
+
+
+@pytest.mark.usefixtures("runtime")
+def test_a_start_redis_never_confirms_leaves_the_job_unrun_and_its_slot_free(
+    real_redis: Redis, control_plane: RecordingControlPlane, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    def unavailable(*args: object, **kwargs: object) -> object:
+        raise RedisConnectionError("Connection refused.")
+
+    monkeypatch.setattr(SentTransaction, "replies", unavailable)
+    monkeypatch.setattr(ToolhostWorker, "prepare_execution", unavailable)
+    monkeypatch.setattr(workers.job_start, "PREPARE_PATIENCE_SECONDS", 0.2)
+    call_id = f"toolu_{uuid.uuid4().hex}"
+    worker, job = worker_on_one_call(real_redis, call_id)
+
+    assert ran == [] and control_plane.sent == []
+    assert f"job {job.id} not started, Redis unavailable" in caplog.text
+    assert workers.run_claims.take(job.id) is None
+    assert worker.executions == {} and worker._prepared == set()
