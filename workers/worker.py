@@ -32,6 +32,7 @@ from rq.worker import WorkerStatus
 
 from service.child_processes import die_with_parent
 from service.heap import freeze_startup_heap
+from service.logs import WithoutPerCallLines
 from service.settings import load_settings
 from workers import job_success, observability, run_claims
 from workers.background import wait_for_runs
@@ -78,6 +79,7 @@ class ToolhostWorker(StartingWorker):
         if kwargs.get("serializer") is None:
             kwargs["serializer"] = JSONSerializer
         super().__init__(*args, **kwargs)
+        self.log = WithoutPerCallLines(self.log)  # type: ignore[assignment]  # RQ calls only what an adapter has
         size = concurrency if concurrency is not None else load_settings().worker_concurrency
         self.slots = JobSlots(size) if size > 1 else None
         if self.slots is not None:

@@ -6,10 +6,11 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from service.logs import redact_in_logs, secrets_from_environment
+from service.logs import WithoutPerCallLines, redact_in_logs, secrets_from_environment
 
 KEY = "made-up-key-0123456789"
 
@@ -72,3 +73,28 @@ def test_libraries_per_call_info_lines_are_left_out_unless_debug(level: str) -> 
     left_out = ["tool_call-toolu_1", "Job OK", "HTTP Request"]
     assert all(text in lines for text in kept), lines
     assert all((text in lines) == (level == "DEBUG") for text in left_out), lines
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_the_worker_s_log_makes_no_record_of_a_per_call_line_unless_debug(
+    level: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    made: list[str] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        made.append(record.getMessage())
+        return record
+
+    monkeypatch.setattr(logging, "_logRecordFactory", counting)
+    caplog.set_level(level, logger="rq.worker")
+    log = WithoutPerCallLines(logging.getLogger("rq.worker"))
+
+    log.info("Worker %s: %s: %s", "w1", "evi-tools", "tool_call-toolu_1")
+    log.info("Worker %s: stopping on request", "w1")
+    log.warning("Worker %s: %s: %s", "w1", "evi-tools", "warned")
+
+    per_call = ["Worker w1: evi-tools: tool_call-toolu_1"] if level == logging.DEBUG else []
+    assert made == [*per_call, "Worker w1: stopping on request", "Worker w1: evi-tools: warned"]
+    assert [record.funcName for record in caplog.records] == [sys._getframe().f_code.co_name] * len(made)
