@@ -24,8 +24,10 @@ from service.settings import Settings
 CALLS = 200
 TOOL_SECONDS = 1.0
 BASELINE_WARM = 2
+"""Bursts of 1 s calls the baseline gets before the measured ones: its httpx pool settles in two."""
+ROUNDS = 3
+"""Measured bursts of each, ours and the baseline in turn; each row is its median burst."""
 LAST_ANSWER_GOAL_SECONDS = 1.3
-"""Bursts of 1 s calls the baseline gets before the measured one: its httpx pool settles in two."""
 
 
 def default_tool_timeout() -> float:
@@ -65,6 +67,12 @@ def burst(webhook_url: str, sim_url: str, prefix: str, procs: Any, timeout: floa
     }
 
 
+def median_burst(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The burst whose time to the last answer is the median (the middle one of an odd count)."""
+    ordered = sorted(rounds, key=lambda r: float(r["to_last_answer"]))
+    return ordered[len(ordered) // 2]
+
+
 def run(d: Deployment) -> Section:
     sim_url = d.simulator()
     web_url = d.start_web()
@@ -81,18 +89,22 @@ def run(d: Deployment) -> Section:
     warm_burst(f"{web_url}/hume-webhook", sim_url, "ccw", procs, "noop")
     d.snapshot("concurrency: default deployment warmed up")
     budget = floor * 1.5 + 30
-    ours = burst(f"{web_url}/hume-webhook", sim_url, "cc", procs, budget)
-    d.snapshot("concurrency: after 200 concurrent 1 s calls")
 
     inline, inline_url = d.uvicorn_app("inline-app", "bench.inline_app:create_app")
     try:
         # Its first bursts of 1 s calls are slower (all 200 answers leave at once, and its httpx pool first
-        # opens, then re-checks, its connections to the control plane): measured and reported; the row is
-        # the burst after them.
+        # opens, then re-checks, its connections to the control plane): measured and reported; the rows are
+        # the bursts after them.
         cold = [burst(f"{inline_url}/hume-webhook", sim_url, f"icc{i}", [inline], 60) for i in range(BASELINE_WARM)]
-        base = burst(f"{inline_url}/hume-webhook", sim_url, "ic", [inline], 60)
+        ours_rounds: list[dict[str, Any]] = []
+        base_rounds: list[dict[str, Any]] = []
+        for i in range(ROUNDS):  # in turn, so that a slow stretch of this VM does not fall on one side only
+            ours_rounds.append(burst(f"{web_url}/hume-webhook", sim_url, f"cc{i}", procs, budget))
+            base_rounds.append(burst(f"{inline_url}/hume-webhook", sim_url, f"ic{i}", [inline], 60))
     finally:
         d.stop_proc(inline)
+    d.snapshot("concurrency: after the bursts of 200 concurrent 1 s calls")
+    ours, base = median_burst(ours_rounds), median_burst(base_rounds)
 
     limit = default_tool_timeout()
     section = Section(
@@ -131,12 +143,13 @@ def run(d: Deployment) -> Section:
         if ours["late"]
         else f"none came later than the default TOOL_TIMEOUT_SECONDS ({limit:g} s)"
     )
+    each = ", ".join(f"{r['to_last_answer']:.2f}" for r in ours_rounds)
     section.goals = [
         Goal(
             f"{CALLS} calls of a {TOOL_SECONDS:g} s tool at once, to the last answer",
-            f"{ours['to_last_answer']:.2f} s ({deployment})",
+            f"{ours['to_last_answer']:.2f} s, median of {each} ({deployment})",
             f"<= {LAST_ANSWER_GOAL_SECONDS:g} s",
-            ours["answered"] == CALLS and ours["to_last_answer"] <= LAST_ANSWER_GOAL_SECONDS,
+            all(r["answered"] == CALLS for r in ours_rounds) and ours["to_last_answer"] <= LAST_ANSWER_GOAL_SECONDS,
         )
     ]
     section.notes += [
@@ -144,6 +157,11 @@ def run(d: Deployment) -> Section:
         f"{base['ceiling']:.1f}/s; {late}.** The default deployment runs {slots} calls at once ({deployment}), "
         f"so {CALLS} calls of {TOOL_SECONDS:g} s need at least {floor:g} s; the baseline awaits every handler at "
         f"once, at least {TOOL_SECONDS:g} s.",
+        f"Each row is the median of {ROUNDS} bursts, ours and the baseline in turn; to the last answer, ours "
+        + ", ".join(f"{r['to_last_answer']:.2f}" for r in ours_rounds)
+        + " s, the baseline "
+        + ", ".join(f"{r['to_last_answer']:.2f}" for r in base_rounds)
+        + " s.",
         f"Warm-up: ours a burst of {CALLS} no-op calls; the baseline {BASELINE_WARM} bursts of the same 1 s calls, "
         "answered in "
         + " and ".join(f"{c['to_last_answer']:.2f} s" for c in cold)
@@ -155,6 +173,8 @@ def run(d: Deployment) -> Section:
     section.data = {
         "ours": ours,
         "baseline": base,
+        "ours_rounds": ours_rounds,
+        "baseline_rounds": base_rounds,
         "baseline_warm_bursts": cold,
         "pool_size": pool,
         "worker_concurrency": per_process,
