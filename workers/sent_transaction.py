@@ -1,6 +1,6 @@
 """A MULTI/EXEC sent by one thread and read by another.
 
-The worker's dequeuing thread marks each job started in one transaction (`ToolhostWorker.send_start`) and then
+The worker's dequeuing thread marks each job started in one transaction (`StartingWorker.send_start`) and then
 hands the job to a job thread. Waiting for the reply before the hand-over kept both the job and the next dequeue
 behind the round trip; sent first and read by the job thread once it runs, the round trip overlaps the
 hand-over. The connection stays out of the pool until the reply is read, so nothing else is sent on it
@@ -9,7 +9,6 @@ meanwhile.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from redis.client import Pipeline
@@ -24,7 +23,6 @@ class SentTransaction:
         self._pool = pool
         self._connection = connection
         self._commands = commands
-        self._lock = threading.Lock()
         self._done = False
 
     def replies(self) -> list[object]:
@@ -76,11 +74,11 @@ class SentTransaction:
         self._pool.release(connection)
 
     def _take(self) -> Any:
-        with self._lock:
-            if self._done:
-                raise RuntimeError("this transaction's replies were read or dropped already")
-            self._done = True
-            return self._connection
+        # One owner at a time: the thread that sent it, then the job thread it was handed to.
+        if self._done:
+            raise RuntimeError("this transaction's replies were read or dropped already")
+        self._done = True
+        return self._connection
 
 
 def send_transaction(pipeline: Pipeline) -> SentTransaction:
