@@ -40,6 +40,8 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20, 
 """Keep-alive as many as the pool holds: httpcore (1.0) closes an idle connection whenever the pool has more
 connections in all than that limit, so a lower one closed and reopened the surplus in every burst."""
 _BODY_EXCERPT = 300
+SEND_URLS_KEPT = 1024
+"""How many chats' send URLs a control-plane client keeps parsed."""
 
 
 class Undeliverable(Exception):
@@ -143,6 +145,8 @@ class HttpControlPlane:
         self.retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
         self._on_retry = on_retry
+        self._send_url = functools.lru_cache(maxsize=SEND_URLS_KEPT)(self._build_send_url)
+        """A chat's send URL, parsed once: a chat asks for several answers, and httpx parses a URL in Python."""
 
     def __repr__(self) -> str:
         return f"HttpControlPlane(base_url={self.base_url!r})"
@@ -153,7 +157,7 @@ class HttpControlPlane:
 
     async def send(self, chat_id: str, message: PublishMessage, *, deadline: float | None = None) -> int:
         """Returns how many attempts it took (1: no retry)."""
-        url = httpx.URL(f"{self.base_url}/v0/evi/chat/{quote(chat_id, safe='')}/send")
+        url = self._send_url(chat_id)
         body = json.dumps(dump_message(message), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         attempt = 0
         while True:
@@ -164,9 +168,10 @@ class HttpControlPlane:
             except httpx.TransportError as exc:
                 status, text, retry_after = None, f"{type(exc).__name__}", None
             else:
-                status, text = response.status_code, response.text
+                status = response.status_code
                 if status < 300:
                     return attempt + 1
+                text = response.text
                 if status not in RETRYABLE_STATUSES:
                     log.warning("control plane refused %s for chat %s: HTTP %s", message.type, chat_id, status)
                     raise Undeliverable(status, text, attempts=attempt + 1)
@@ -193,6 +198,9 @@ class HttpControlPlane:
                 wait * 1000,
             )
             await asyncio.sleep(wait)
+
+    def _build_send_url(self, chat_id: str) -> httpx.URL:
+        return httpx.URL(f"{self.base_url}/v0/evi/chat/{quote(chat_id, safe='')}/send")
 
     async def _post(self, url: httpx.URL, body: bytes, timeout: httpx.Timeout) -> httpx.Response:
         extensions = {"timeout": timeout.as_dict()}
