@@ -22,8 +22,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future
-from concurrent.futures import wait as wait_futures
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -36,7 +35,7 @@ from workers.handlers.errors import ErrorCode, ToolError
 from workers.handlers.registry import RegisteredTool, Registry
 from workers.handlers.results import result_parts
 from workers.handlers.schema import InvalidArguments
-from workers.handlers.threads import HANDLER_THREADS
+from workers.handlers.threads import HANDLER_THREADS, wait_first
 
 log = logging.getLogger("evi_toolhost.execution")
 
@@ -204,7 +203,7 @@ def execute_in_thread(
     started = time.time()
     future = (executor or HANDLER_THREADS).submit(functools.partial(ready.tool.func, **ready.kwargs))
     watched: list[Future[Any]] = [future] if stop is None else [future, stop]
-    wait_futures(watched, timeout=max(0.0, deadline - time.time()), return_when=FIRST_COMPLETED)
+    wait_first(watched, timeout=max(0.0, deadline - time.time()))
     if not future.done():
         future.cancel()
         _abandoned(ready.tool)

@@ -9,9 +9,10 @@ upper bound: a call never waits for a thread, whatever other handlers are stuck.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
@@ -65,6 +66,25 @@ class DaemonThreadPool(Executor):
                     future.set_result(result)
             del future, fn, args, kwargs
             self._idle.release()
+
+
+def wait_first(futures: Sequence[Future[Any]], timeout: float) -> None:
+    """Return once any of `futures` is done, or after `timeout` seconds.
+
+    `concurrent.futures.wait` does the same with a condition per future and a waiter object installed under each
+    future's lock and removed after: a few times the cost of the handler it waits for, when that handler is quick.
+    Here one lock, opened by whichever future finishes first; a callback left on a future after the wait only
+    releases a lock no one waits on."""
+    gate = threading.Lock()
+    gate.acquire()
+
+    def open_gate(_: Future[Any]) -> None:
+        with contextlib.suppress(RuntimeError):  # opened already
+            gate.release()
+
+    for future in futures:
+        future.add_done_callback(open_gate)
+    gate.acquire(timeout=timeout)
 
 
 HANDLER_THREADS = DaemonThreadPool()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import Future
 
-from workers.handlers.threads import DaemonThreadPool
+from workers.handlers.threads import DaemonThreadPool, wait_first
 
 
 def test_a_finished_thread_runs_the_next_handler() -> None:
@@ -43,3 +45,22 @@ def test_idle_threads_leave_and_new_work_still_runs() -> None:
     assert not thread.is_alive()
     assert pool.threads == 0
     assert pool.submit(lambda: "again").result(timeout=5) == "again"
+
+
+def test_wait_first_returns_when_any_future_is_done_and_at_its_timeout_otherwise() -> None:
+    pool = DaemonThreadPool()
+    release = threading.Event()
+    slow = pool.submit(release.wait, 30)
+    stop: Future[str] = Future()
+    threading.Timer(0.05, stop.set_result, ("stopped",)).start()
+    wait_first([slow, stop], timeout=10)
+    assert stop.done() and not slow.done()
+
+    began = time.monotonic()
+    wait_first([slow, Future()], timeout=0.1)
+    assert time.monotonic() - began >= 0.1 and not slow.done()
+
+    wait_first([stop, slow], timeout=10)  # one done already: at once, and twice over causes no error
+    release.set()
+    wait_first([slow], timeout=10)
+    assert slow.result() is True
