@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     tool_slow_after_seconds: float = Field(default=2.0, gt=0)
     worker_pool_size: int = Field(default=4, gt=0)
     worker_concurrency: int = Field(default=64, ge=1)
+    worker_cpu_pinning: bool = True
+    """Each worker process of a pool on one CPU, spread over the CPUs (`workers.cpu_pinning`)."""
     record_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     transcripts_enabled: bool = True
     delivery_grace_seconds: float = Field(default=2.0, ge=0)

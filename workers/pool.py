@@ -16,6 +16,8 @@ from rq.worker_pool import WorkerData, WorkerPool
 
 from service.heap import freeze_startup_heap
 from service.observability.prometheus import process_gone
+from service.settings import load_settings
+from workers.cpu_pinning import next_cpu, usable_cpus
 from workers.runtime import warm_up
 from workers.worker import PooledWorker
 
@@ -30,10 +32,23 @@ class ToolhostPool(WorkerPool):
             serializer=JSONSerializer,
             **kwargs,
         )
+        self._cpus = usable_cpus() if load_settings().worker_cpu_pinning else []
+        self._pinned: dict[str, int] = {}
+        """The CPU of each live worker process (by worker name) that was pinned to one."""
 
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
         process_gone(worker_data.pid)  # its live gauges (calls in flight, loop lag) stop counting
+        self._pinned.pop(worker_data.name, None)
         super().handle_dead_worker(worker_data)
+
+    def start_worker(self, *args: Any, **kwargs: Any) -> None:
+        cpu = next_cpu(self._cpus, self._pinned.values())
+        PooledWorker.cpu = cpu
+        before = set(self.worker_dict)
+        super().start_worker(*args, **kwargs)
+        if cpu is not None:
+            for name in set(self.worker_dict) - before:
+                self._pinned[name] = cpu
 
     def start_workers(self, *args: Any, **kwargs: Any) -> None:
         PooledWorker.pool_pid = os.getpid()

@@ -36,6 +36,7 @@ from service.logs import WithoutPerCallLines
 from service.settings import load_settings
 from workers import job_success, observability, run_claims
 from workers.background import wait_for_runs
+from workers.cpu_pinning import pin_to
 from workers.job_start import PREPARE_PATIENCE_SECONDS, PendingStart, StartingWorker
 from workers.redis_retry import TRANSIENT, retry_redis
 from workers.runtime import close_runtime, get_runtime
@@ -284,9 +285,13 @@ class PooledWorker(ToolhostWorker):
 
     pool_pid: int | None = None
     """The pid of the pool process that forks these workers (set there, before forking)."""
+    cpu: int | None = None
+    """The CPU the next worker forked runs on (set by the pool before forking; None: any)."""
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         die_with_parent(parent=PooledWorker.pool_pid)
+        if PooledWorker.cpu is not None:
+            pin_to(PooledWorker.cpu)  # before the runtime starts its threads, which inherit it
         super().bootstrap(*args, **kwargs)
 
     def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
