@@ -19,6 +19,8 @@ from bench.deployment import Deployment
 from bench.harness import Goal, Section, fmt, log
 from bench.memory import PROCESS_RSS_GOAL_MB
 from bench.processes import descendants, rss_kb
+from service.queue import contract
+from service.redis_client import text
 
 RATE = 100
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
@@ -31,6 +33,19 @@ EXPECTED = {
     "soak_timeout": "tool_error:timeout",
 }
 FLAT_WITHIN = 0.10
+UNEXPECTED_SHOWN = 5
+FACTS = ("status", "answered_by", "note", "answer_error", "worker", "transport")
+TIMES = ("queued_ms", "job_started_ms", "started_ms", "finished_ms", "deadline_ms", "answered_ms")
+
+
+def explain(tool: str, kind: str, record: dict[str, str]) -> str:
+    """One unexpected answer, with what its call record says happened (times in ms after EVI triggered it)."""
+    base = int(record["received_ms"]) if record.get("received_ms", "").isdigit() else 0
+    times = ", ".join(
+        f"{name.removesuffix('_ms')} +{int(record[name]) - base}" for name in TIMES if record.get(name, "").isdigit()
+    )
+    facts = ", ".join(f"{name} {record[name]}" for name in FACTS if record.get(name))
+    return f"{tool} answered {kind}: {facts or 'no record'}; {times or 'no times'}"
 
 
 @dataclass
@@ -95,6 +110,7 @@ def run(deployment: Deployment) -> Section:
     log("soak: waiting for the last answers")
     time.sleep(5)  # the slowest tool answers 3 s after its call; then a quiet period for late duplicates
     acknowledged = lost = doubled = unexpected = refused = 0
+    unexpected_shown: list[str] = []
     kinds: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     for chat_id, calls in chats:
@@ -115,7 +131,13 @@ def run(deployment: Deployment) -> Section:
             if got:
                 kind = str(got[0]["type"]) + (f":{got[0]['code']}" if got[0].get("code") else "")
                 kinds[kind] += 1
-                unexpected += kind != EXPECTED[tool_of[call.tool_call_id]]
+                tool = tool_of[call.tool_call_id]
+                if kind != EXPECTED[tool]:
+                    unexpected += 1
+                    if len(unexpected_shown) < UNEXPECTED_SHOWN:
+                        raw = deployment.redis.hgetall(contract.call_record(call.tool_call_id))
+                        record = {str(text(name)): str(text(value)) for name, value in raw.items()}
+                        unexpected_shown.append(explain(tool, kind, record))
     rows, flat = [], True
     for label, values in memory.samples.items():
         growth = memory.growth(label)
@@ -143,6 +165,11 @@ def run(deployment: Deployment) -> Section:
         "first minute (warm) to the end; worker children are the pool's worker processes.",
         f"Chats alternate every {BATCH_SECONDS} s between one whose socket the relay holds and one answered by HTTP.",
     ]
+    if unexpected_shown:
+        notes.append(
+            f"Answered other than their tool answers (the first {len(unexpected_shown)}, from their call records; "
+            "ms after EVI triggered the call): " + "; ".join(unexpected_shown) + "."
+        )
     largest = max((max(values) for values in memory.samples.values()), default=0.0)
     goals = [
         Goal("acknowledged calls lost", str(lost), "0", lost == 0),
